@@ -1,0 +1,1 @@
+"""The CDK app: deployment units (stacks) composed from logical units (constructs)."""

@@ -1,0 +1,25 @@
+"""Names and sizes shared by the stacks, in one place (units in the comments)."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STATE_MACHINES_DIR = PROJECT_ROOT / "statemachines"
+FEED_EVENT_SCHEMA_FILE = PROJECT_ROOT / "docs" / "schemas" / "feed-event.schema.json"
+# Built by `make build`: the Lambda dependencies for arm64, installed with pip --platform (no Docker).
+LAMBDA_LAYER_DIR = PROJECT_ROOT / ".build" / "lambda-layer"
+
+SERVICE_NAME = "sports-trading-engine"
+METRICS_NAMESPACE = "SportsTradingEngine"
+
+# The MQTT topic hierarchy: trading/v1/fixtures/{fixture_id}/prices (4 slashes; IoT allows 7).
+# A browser subscribes once to trading/v1/fixtures/+/prices and sees every fixture.
+IOT_PRICE_TOPIC_PREFIX = "trading/v1/fixtures"
+
+PRICING_FUNCTION_MEMORY_MB = 1024  # numpy's matrix work is CPU-bound; Lambda CPU scales with memory
+PRICING_FUNCTION_TIMEOUT_SECONDS = 10
+IOT_BRIDGE_MEMORY_MB = 256
+IOT_BRIDGE_TIMEOUT_SECONDS = 15
+
+QUEUE_RETENTION_DAYS = 14  # the SQS maximum: an on-prem outage of up to two weeks loses nothing
+QUEUE_VISIBILITY_TIMEOUT_SECONDS = 60
+QUEUE_MAX_RECEIVE_COUNT = 5  # deliveries before a message moves to its dead-letter queue

@@ -1,0 +1,1 @@
+"""Logical units: each construct owns the resources of one capability."""

@@ -1,0 +1,139 @@
+"""The feed workflow: one EXPRESS execution per feed event, defined in statemachines/feed_event.asl.json."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_xray as xray
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.constants import (
+    PRICING_FUNCTION_MEMORY_MB,
+    PRICING_FUNCTION_TIMEOUT_SECONDS,
+    STATE_MACHINES_DIR,
+)
+from stacks.constructs.lambda_function import engine_function
+from stacks.constructs.price_fanout import encrypted_queue
+from stacks.nag import acknowledge
+
+FEED_EVENT_DEFINITION = STATE_MACHINES_DIR / "feed_event.asl.json"
+
+
+class FeedWorkflow(Construct):
+    """Validate, apply under the ordering guard, price, store and publish one feed event.
+
+    The definition is inlined (``DefinitionBody.from_string``), so the synthesized template, its
+    snapshot and cfn-lint all see the real states. Every integration is granted explicitly.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: StageConfig,
+        fixtures: dynamodb.ITable,
+        prices: dynamodb.ITable,
+        price_topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.pricing_function = engine_function(
+            self,
+            "PriceFixture",
+            handler="lambdas.handlers.price_fixture.handler",
+            description="Prices every market of a fixture from one score matrix (the hot path's only Lambda)",
+            config=config,
+            memory_size=PRICING_FUNCTION_MEMORY_MB,
+            timeout_seconds=PRICING_FUNCTION_TIMEOUT_SECONDS,
+        )
+        # The workflow always calls the alias, so provisioned concurrency (prod) is used when configured.
+        self.pricing_alias = lambda_.Alias(
+            self,
+            "PriceFixtureLive",
+            alias_name="live",
+            version=self.pricing_function.current_version,
+            provisioned_concurrent_executions=config.pricing_provisioned_concurrency or None,
+        )
+        self.quarantine = encrypted_queue(self, "QuarantinedEvents")
+        for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+            acknowledge(
+                self.quarantine,
+                rule,
+                "This queue is the workflow's dead-letter queue; Step Functions writes it, operators replay from it",
+            )
+        acknowledge(
+            self.pricing_function,
+            "Serverless-LambdaDLQ",
+            "Invoked synchronously by the workflow, whose Catch quarantines the event: a DLQ would never receive",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            # The /aws/vendedlogs/states/ prefix keeps Step Functions' log delivery within the
+            # CloudWatch Logs resource-policy size limit; the stack name keeps it unique per stage.
+            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-FeedEvent",
+            retention=config.retention,
+            removal_policy=RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "FeedEvent",
+            state_machine_type=sfn.StateMachineType.EXPRESS,
+            definition_body=sfn.DefinitionBody.from_string(FEED_EVENT_DEFINITION.read_text()),
+            definition_substitutions={
+                "FixturesTableName": fixtures.table_name,
+                "PricesTableName": prices.table_name,
+                "PriceFixtureFunctionArn": self.pricing_alias.function_arn,
+                "PriceTopicArn": price_topic.topic_arn,
+                "QuarantineQueueUrl": self.quarantine.queue_url,
+            },
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+            tracing_enabled=True,
+        )
+        fixtures.grant(self.state_machine, "dynamodb:UpdateItem", "dynamodb:GetItem")
+        prices.grant(self.state_machine, "dynamodb:PutItem")
+        for table in (fixtures, prices):
+            if table.encryption_key is not None:
+                table.encryption_key.grant_encrypt_decrypt(self.state_machine)
+        self.pricing_alias.grant_invoke(self.state_machine)
+        price_topic.grant_publish(self.state_machine)
+        self.quarantine.grant_send_messages(self.state_machine)
+        acknowledge(
+            self.state_machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray support no resource scoping",
+        )
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+            acknowledge(
+                self.state_machine.role,
+                f"AwsSolutions-IAM5[Action::{action}]",
+                "CDK's grant for the table and topic keys; the statement is scoped to those keys' ARNs",
+            )
+
+        # Step Functions is traced through the account's X-Ray sampling rules: this one sets the stage's rate.
+        xray.CfnSamplingRule(
+            self,
+            "WorkflowSampling",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=f"trading-{config.name}-workflows",
+                priority=100,
+                fixed_rate=config.xray_sampling_rate,
+                reservoir_size=1,
+                service_name="*",
+                service_type="AWS::StepFunctions::StateMachine",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
+        )

@@ -1,0 +1,166 @@
+"""The push endpoint for the on-prem feed forwarder: IAM-signed, schema-validated, straight into Step Functions."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.constants import FEED_EVENT_SCHEMA_FILE
+from stacks.nag import acknowledge
+
+# The execution name is the event's idempotency key: the fixture and its feed sequence. The schema
+# restricts fixture_id to [A-Za-z0-9_-]{1,48}, so the name is always a legal one (at most 70 characters).
+# escapeJavaScript escapes single quotes as \' (not JSON): the replaceAll undoes that.
+START_EXECUTION_TEMPLATE = """#set($body = $input.path('$'))
+{
+  "stateMachineArn": "%s",
+  "name": "feed-$body.fixture_id-$body.sequence",
+  "input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")"
+}"""
+
+
+class IngestApi(Construct):
+    """``POST /v1/feed-events``: IAM auth, JSON-schema validation, then ``states:StartExecution`` (no Lambda)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: StageConfig,
+        workflow: sfn.IStateMachine,
+    ) -> None:
+        super().__init__(scope, id_)
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=config.retention,
+            removal_policy=RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY,
+        )
+        self.api = apigateway.RestApi(
+            self,
+            "FeedIngest",
+            description="Feed events pushed from the on-prem forwarder (SigV4)",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            default_method_options=apigateway.MethodOptions(authorization_type=apigateway.AuthorizationType.IAM),
+            deploy_options=apigateway.StageOptions(
+                stage_name="v1",
+                tracing_enabled=True,
+                logging_level=apigateway.MethodLoggingLevel.INFO,
+                data_trace_enabled=False,  # bodies stay out of API logs; the workflow logs carry them
+                metrics_enabled=True,
+                throttling_rate_limit=config.ingest_throttle.rate_per_second,
+                throttling_burst_limit=config.ingest_throttle.burst,
+                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+            ),
+        )
+        # A rejected body names the failing field: API Gateway's validation message goes back to the caller.
+        self.api.add_gateway_response(
+            "InvalidFeedEvent",
+            type=apigateway.ResponseType.BAD_REQUEST_BODY,
+            status_code="400",
+            templates={
+                "application/json": '{"error": "invalid feed event", "detail": "$context.error.validationErrorString"}'
+            },
+        )
+
+        schema = json.loads(FEED_EVENT_SCHEMA_FILE.read_text())
+        model = self.api.add_model(
+            "FeedEventModel",
+            content_type="application/json",
+            description="A feed event (docs/schemas/feed-event.schema.json, generated from the pydantic models)",
+            schema=apigateway.JsonSchema(
+                schema=apigateway.JsonSchemaVersion.DRAFT4,
+                type=apigateway.JsonSchemaType.OBJECT,
+            ),
+        )
+        # The committed schema document is used as it is: the L2 JsonSchema type cannot express every keyword.
+        model.node.default_child.add_property_override("Schema", schema)  # type: ignore[union-attr]
+
+        integration_role = iam.Role(
+            self,
+            "StartExecutionRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="Lets the ingest API start feed workflow executions, nothing else",
+        )
+        workflow.grant_start_execution(integration_role)
+
+        integration = apigateway.AwsIntegration(
+            service="states",
+            action="StartExecution",
+            integration_http_method="POST",
+            options=apigateway.IntegrationOptions(
+                credentials_role=integration_role,
+                passthrough_behavior=apigateway.PassthroughBehavior.NEVER,
+                request_templates={"application/json": START_EXECUTION_TEMPLATE % workflow.state_machine_arn},
+                integration_responses=[
+                    apigateway.IntegrationResponse(
+                        status_code="202",
+                        response_templates={
+                            "application/json": (
+                                '{"accepted": true, "execution_arn": "$input.path(\'$.executionArn\')"}'
+                            )
+                        },
+                    ),
+                    # Step Functions answers throttling and its own faults with 4xx/5xx: the forwarder
+                    # must retry those, so they surface as 503 rather than as the caller's fault.
+                    apigateway.IntegrationResponse(
+                        selection_pattern=r"[45]\d{2}",
+                        status_code="503",
+                        response_templates={
+                            "application/json": '{"accepted": false, "error": "workflow unavailable, retry"}'
+                        },
+                    ),
+                ],
+            ),
+        )
+        feed_events = self.api.root.add_resource("feed-events")
+        self.post_feed_event = feed_events.add_method(
+            "POST",
+            integration,
+            request_models={"application/json": model},
+            request_validator_options=apigateway.RequestValidatorOptions(
+                request_validator_name="feed-event-body",
+                validate_request_body=True,
+                validate_request_parameters=True,
+            ),
+            method_responses=[
+                apigateway.MethodResponse(status_code="202"),
+                apigateway.MethodResponse(status_code="503"),
+            ],
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level logging role: the AWS-managed policy is the documented way",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-COG4",
+            "A machine client (the on-prem forwarder) calls this API with SigV4 (IAM auth), not a Cognito user",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG3",
+            "IAM auth rejects unsigned calls before they cost anything; a WAF adds little for one machine client",
+        )

@@ -1,0 +1,107 @@
+"""Browser access to the realtime price feed: sign in, then subscribe to the price topics and nothing else."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_cognito_identitypool as identitypool
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_iot as iot
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.constants import IOT_PRICE_TOPIC_PREFIX
+from stacks.nag import acknowledge
+
+# IoT policy variable: each browser may connect only with its own Cognito identity id as client id.
+COGNITO_IDENTITY_VARIABLE = "${cognito-identity.amazonaws.com:sub}"
+
+
+def price_feed_statements(stack: Stack) -> list[iam.PolicyStatement]:
+    """Connect as yourself, subscribe to and receive the price topics: no publish, no other topic."""
+
+    def arn(resource: str, name: str) -> str:
+        return stack.format_arn(service="iot", resource=resource, resource_name=name)
+
+    return [
+        iam.PolicyStatement(
+            actions=["iot:Connect"],
+            resources=[arn("client", COGNITO_IDENTITY_VARIABLE)],
+        ),
+        iam.PolicyStatement(
+            actions=["iot:Subscribe"],
+            resources=[arn("topicfilter", f"{IOT_PRICE_TOPIC_PREFIX}/*")],
+        ),
+        iam.PolicyStatement(
+            actions=["iot:Receive"],
+            resources=[arn("topic", f"{IOT_PRICE_TOPIC_PREFIX}/*")],
+        ),
+    ]
+
+
+class RealtimeAccess(Construct):
+    """Traders' user pool, the identity pool that turns a sign-in into AWS credentials, and the IoT policy.
+
+    IoT Core evaluates both the identity pool role's IAM policy and the IoT policy attached to the
+    Cognito identity; both hold the same three statements.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, config: StageConfig) -> None:
+        super().__init__(scope, id_)
+        self.user_pool = cognito.UserPool(
+            self,
+            "Traders",
+            self_sign_up_enabled=False,  # traders are invited by an administrator
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            mfa=cognito.Mfa.REQUIRED,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            password_policy=cognito.PasswordPolicy(
+                min_length=14,
+                require_digits=True,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.PLUS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            deletion_protection=config.deletion_protection,
+            removal_policy=RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY,
+        )
+        self.console_client = self.user_pool.add_client(
+            "TraderConsole",
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            generate_secret=False,  # a browser cannot keep a secret
+            prevent_user_existence_errors=True,
+            access_token_validity=Duration.hours(1),
+            id_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.hours(12),  # one trading day
+        )
+        self.identity_pool = identitypool.IdentityPool(
+            self,
+            "PriceFeedIdentities",
+            allow_unauthenticated_identities=False,
+            authentication_providers=identitypool.IdentityPoolAuthenticationProviders(
+                user_pools=[
+                    identitypool.UserPoolAuthenticationProvider(
+                        user_pool=self.user_pool, user_pool_client=self.console_client
+                    )
+                ]
+            ),
+        )
+        stack = Stack.of(self)
+        for statement in price_feed_statements(stack):
+            self.identity_pool.authenticated_role.add_to_principal_policy(statement)
+        self.iot_policy = iot.CfnPolicy(
+            self,
+            "PriceFeedSubscriberPolicy",
+            policy_document=iam.PolicyDocument(statements=price_feed_statements(stack)),
+        )
+        for resource in ("topicfilter", "topic"):
+            acknowledge(
+                self.identity_pool.authenticated_role,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:{resource}/"
+                f"{IOT_PRICE_TOPIC_PREFIX}/*]",
+                "Subscribe and receive cover every fixture's price topic under the one prefix; fixture ids are data",
+            )
