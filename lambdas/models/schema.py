@@ -31,6 +31,7 @@ def feed_event_schema() -> dict[str, Any]:
         "$schema": "http://json-schema.org/draft-04/schema#",
         "title": "FeedEvent",
         "description": "One event of the sports data feed, as pushed by the on-prem forwarder (docs/feed-events.md)",
+        "type": "object",
         **schema,
     }
 

@@ -12,9 +12,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.nag import acknowledge
-
 from stacks.config import StageConfig
+from stacks.nag import acknowledge
 
 
 class AlarmTopic(Construct):
@@ -46,7 +45,7 @@ class AlarmTopic(Construct):
                     acknowledge(
                         child,
                         "Serverless-SNSRedrivePolicy",
-                        "An undeliverable alarm e-mail leaves the alarm in ALARM state on the console; a queue adds nothing",
+                        "An undeliverable alarm e-mail leaves the alarm in ALARM on the console; a queue adds nothing",
                     )
 
 

@@ -67,6 +67,13 @@ class IotBridge(Construct):
                 ],
             )
         )
+        # The bridge looks up the account's IoT data endpoint once per cold start.
+        self.function.add_to_role_policy(iam.PolicyStatement(actions=["iot:DescribeEndpoint"], resources=["*"]))
+        acknowledge(
+            self.function.role,  # type: ignore[arg-type]
+            "AwsSolutions-IAM5[Resource::*]",
+            "iot:DescribeEndpoint and X-Ray tracing support no resource-level permissions",
+        )
         acknowledge(
             self.function.role,  # type: ignore[arg-type]
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:topic/{IOT_PRICE_TOPIC_PREFIX}/*]",

@@ -1,0 +1,40 @@
+"""DynamoDB's typed JSON to plain Python values, without importing boto3 on the pricing hot path.
+
+boto3's TypeDeserializer would cost the pricing Lambda ~180 ms of cold-start imports for what is a
+dozen lines here; only the types the workflow writes (S, N, BOOL, NULL, M, L) are needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class UnsupportedDynamoDbType(ValueError):
+    pass
+
+
+def from_dynamodb_item(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Convert ``{"name": {"S": "x"}, "n": {"N": "1.5"}}`` to ``{"name": "x", "n": 1.5}``.
+
+    Numbers without a fraction or exponent become ``int``, others ``float``.
+    """
+    return {name: _value(name, typed) for name, typed in item.items()}
+
+
+def _value(name: str, typed: dict[str, Any]) -> Any:
+    if len(typed) != 1:
+        raise UnsupportedDynamoDbType(f"{name}: expected one type key, got {sorted(typed)}")
+    ((kind, raw),) = typed.items()
+    if kind == "S":
+        return raw
+    if kind == "N":
+        return int(raw) if raw.lstrip("-").isdigit() else float(raw)
+    if kind == "BOOL":
+        return bool(raw)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {key: _value(f"{name}.{key}", value) for key, value in raw.items()}
+    if kind == "L":
+        return [_value(f"{name}[{index}]", value) for index, value in enumerate(raw)]
+    raise UnsupportedDynamoDbType(f"{name}: DynamoDB type {kind} is not used by the workflow")

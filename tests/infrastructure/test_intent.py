@@ -1,0 +1,282 @@
+"""What the architecture promises, asserted on the synthesized templates (beside the snapshots)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from stacks.constants import IOT_PRICE_TOPIC_PREFIX
+from tests.infrastructure.conftest import SynthesizedApp
+
+
+def _statements(policy_resource: dict[str, Any]) -> list[dict[str, Any]]:
+    document = policy_resource["Properties"].get("PolicyDocument") or {}
+    return document.get("Statement", [])
+
+
+def _flatten(value: Any) -> str:
+    """A CloudFormation value (string, Fn::Join, ...) as one string, intrinsic names included."""
+    return json.dumps(value, sort_keys=True)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_feed_workflow_is_express_with_full_logging_and_tracing(dev_app: SynthesizedApp) -> None:
+    # Given the synthesized state machines
+    machines = dev_app.resources("AWS::StepFunctions::StateMachine")
+
+    # Then the feed workflow is EXPRESS, logs ALL with execution data, and is traced
+    assert len(machines) == 1
+    (machine,) = machines.values()
+    props = machine["Properties"]
+    assert props["StateMachineType"] == "EXPRESS"
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
+    assert props["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_workflow_log_group_is_under_vendedlogs_with_retention(dev_app: SynthesizedApp) -> None:
+    # Given the log group the workflow logs to
+    (machine,) = dev_app.resources("AWS::StepFunctions::StateMachine").values()
+    destination = machine["Properties"]["LoggingConfiguration"]["Destinations"][0]
+    log_group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    log_group = dev_app.template("-Feed")["Resources"][log_group_id]
+
+    # Then its name has the /aws/vendedlogs/states/ prefix and it expires
+    assert log_group["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/states/")
+    assert log_group["Properties"]["RetentionInDays"] == dev_app.engine.config.log_retention_days
+
+
+def test_only_the_bridge_lambda_subscribes_to_sns(dev_app: SynthesizedApp) -> None:
+    # Given every SNS subscription
+    subscriptions = dev_app.resources("AWS::SNS::Subscription")
+    lambda_subscriptions = [s for s in subscriptions.values() if s["Properties"]["Protocol"] == "lambda"]
+
+    # Then exactly one Lambda subscribes, and it is the IoT bridge
+    assert len(lambda_subscriptions) == 1
+    endpoint = _flatten(lambda_subscriptions[0]["Properties"]["Endpoint"])
+    assert "IotBridgePublishPricesToIot" in endpoint
+
+
+def test_no_lambda_publishes_to_sns(dev_app: SynthesizedApp) -> None:
+    # Given every IAM policy attached to a Lambda execution role
+    functions = dev_app.resources("AWS::Lambda::Function")
+    role_ids = {fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in functions.values()}
+    policies = [
+        policy
+        for policy in dev_app.resources("AWS::IAM::Policy").values()
+        if any(role.get("Ref") in role_ids for role in policy["Properties"].get("Roles", []))
+    ]
+
+    # Then none of them allows sns:Publish: the old Lambda -> SNS -> Lambda chain is gone
+    actions = {action for policy in policies for st in _statements(policy) for action in _as_list(st["Action"])}
+    assert policies, "expected the Lambda roles to have policies"
+    assert not any(action.startswith("sns:") for action in actions)
+
+
+def test_state_machine_is_the_only_sns_publisher(dev_app: SynthesizedApp) -> None:
+    # Given every policy statement that allows publishing to SNS
+    publishers = [
+        policy_id
+        for policy_id, policy in dev_app.resources("AWS::IAM::Policy").items()
+        if any("sns:Publish" in _as_list(st["Action"]) for st in _statements(policy))
+    ]
+
+    # Then the only one is the feed workflow's role
+    assert len(publishers) == 1 and publishers[0].startswith("FeedWorkflowFeedEventRoleDefaultPolicy")
+
+
+def test_every_queue_that_is_not_a_dead_letter_queue_has_one(dev_app: SynthesizedApp) -> None:
+    # Given the queues, split into dead-letter queues and the rest
+    queues = dev_app.resources("AWS::SQS::Queue")
+    dead_letter_targets = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in queues.values()
+        if "RedrivePolicy" in q["Properties"]
+    }
+    # the workflow's quarantine queue and the bridge's failure queue are dead-letter queues by role
+    dead_letter_by_role = {qid for qid in queues if "QuarantinedEvents" in qid or "FailedPublications" in qid}
+
+    # Then every other queue redrives to a dead-letter queue
+    working_queues = set(queues) - dead_letter_targets - dead_letter_by_role
+    assert working_queues, "expected on-prem queues"
+    assert all("RedrivePolicy" in queues[qid]["Properties"] for qid in working_queues)
+
+
+def test_every_queue_is_encrypted_and_tls_only(dev_app: SynthesizedApp) -> None:
+    # Given every queue and every queue policy
+    queues = dev_app.resources("AWS::SQS::Queue")
+    policies = dev_app.resources("AWS::SQS::QueuePolicy")
+    tls_enforced = {
+        ref["Ref"]
+        for policy in policies.values()
+        for st in _statements(policy)
+        if st.get("Effect") == "Deny" and st.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for ref in policy["Properties"]["Queues"]
+    }
+
+    # Then each uses SQS-managed encryption (SNS can deliver into it) and denies plain HTTP
+    assert all(q["Properties"].get("SqsManagedSseEnabled") is True for q in queues.values())
+    queue_urls = {qid for qid in queues}
+    assert queue_urls <= tls_enforced
+
+
+def test_price_queues_take_raw_messages_and_settlement_filters_on_full_time(dev_app: SynthesizedApp) -> None:
+    # Given the SQS subscriptions of the price topic
+    sqs_subscriptions = [
+        s["Properties"] for s in dev_app.resources("AWS::SNS::Subscription").values() if s["Properties"]["Protocol"] == "sqs"
+    ]
+
+    # Then both deliver raw messages with a dead-letter queue, and settlement only receives full-time books
+    assert len(sqs_subscriptions) == 2
+    assert all(s["RawMessageDelivery"] is True and "RedrivePolicy" in s for s in sqs_subscriptions)
+    filters = [s.get("FilterPolicy") for s in sqs_subscriptions]
+    assert {"event_type": ["full_time"]} in filters
+    assert None in filters
+
+
+def test_every_api_method_requires_authorization(dev_app: SynthesizedApp) -> None:
+    # Given every API Gateway method
+    methods = dev_app.resources("AWS::ApiGateway::Method")
+
+    # Then none is open (OPTIONS would be CORS preflight; there is none)
+    assert methods
+    assert all(m["Properties"]["AuthorizationType"] in {"AWS_IAM", "COGNITO_USER_POOLS"} for m in methods.values())
+
+
+def test_ingest_starts_the_workflow_directly_with_a_deterministic_name(dev_app: SynthesizedApp) -> None:
+    # Given the feed-events POST method
+    (method,) = [m for m in dev_app.resources("AWS::ApiGateway::Method").values() if m["Properties"]["HttpMethod"] == "POST"]
+    integration = method["Properties"]["Integration"]
+
+    # Then it is an AWS integration with Step Functions StartExecution, no Lambda in between,
+    # its body is validated, and the execution name is built from fixture id and sequence
+    assert integration["Type"] == "AWS"
+    assert "states:action/StartExecution" in _flatten(integration["Uri"])
+    template = _flatten(integration["RequestTemplates"]["application/json"])
+    assert "feed-$body.fixture_id-$body.sequence" in template
+    assert method["Properties"]["RequestValidatorId"]
+    assert "application/json" in method["Properties"]["RequestModels"]
+
+
+def test_ingest_model_is_the_committed_feed_event_schema(dev_app: SynthesizedApp) -> None:
+    # Given the API model and the committed schema document
+    from stacks.constants import FEED_EVENT_SCHEMA_FILE
+
+    (model,) = dev_app.resources("AWS::ApiGateway::Model").values()
+
+    # Then API Gateway validates against exactly that schema
+    assert model["Properties"]["Schema"] == json.loads(FEED_EVENT_SCHEMA_FILE.read_text())
+
+
+def test_iot_access_is_limited_to_the_price_topic_prefix(dev_app: SynthesizedApp) -> None:
+    # Given the IoT policy and the identity pool's authenticated role policy
+    iot_policies = list(dev_app.resources("AWS::IoT::Policy").values())
+    role_policies = [
+        p for pid, p in dev_app.resources("AWS::IAM::Policy").items() if pid.startswith("RealtimeAccessPriceFeedIdentities")
+    ]
+    statements = [st for p in iot_policies + role_policies for st in _statements(p)]
+
+    # Then they allow only connect, subscribe and receive, and only on the price prefix
+    assert len(iot_policies) == 1 and role_policies
+    actions = {action for st in statements for action in _as_list(st["Action"])}
+    assert actions == {"iot:Connect", "iot:Subscribe", "iot:Receive"}
+    for st in statements:
+        assert st["Effect"] == "Allow"
+        resource = _flatten(st["Resource"])
+        if st["Action"] == "iot:Connect":
+            assert ":client/${cognito-identity.amazonaws.com:sub}" in resource
+        else:
+            assert f"/{IOT_PRICE_TOPIC_PREFIX}/*" in resource, resource
+
+
+def test_bridge_may_publish_only_under_the_price_prefix(dev_app: SynthesizedApp) -> None:
+    # Given every statement that allows iot:Publish
+    statements = [
+        st
+        for policy in dev_app.resources("AWS::IAM::Policy").values()
+        for st in _statements(policy)
+        if "iot:Publish" in _as_list(st["Action"])
+    ]
+
+    # Then there is one, scoped to topic/trading/v1/fixtures/*
+    assert len(statements) == 1
+    assert f":topic/{IOT_PRICE_TOPIC_PREFIX}/*" in _flatten(statements[0]["Resource"])
+
+
+def test_tables_are_encrypted_recoverable_and_keyed_for_the_guard(dev_app: SynthesizedApp) -> None:
+    # Given the tables
+    tables = dev_app.resources("AWS::DynamoDB::Table")
+
+    # Then all three use the customer-managed key, have point-in-time recovery, and on-demand capacity (dev)
+    assert len(tables) == 3
+    for table in tables.values():
+        props = table["Properties"]
+        assert props["SSESpecification"]["SSEEnabled"] is True and props["SSESpecification"]["SSEType"] == "KMS"
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["KeySchema"][0] == {"AttributeName": "fixture_id", "KeyType": "HASH"}
+        assert props.get("DeletionProtectionEnabled") in (None, False)
+
+
+def test_prod_protects_tables_prewarms_them_and_keeps_pricing_warm(prod_app: SynthesizedApp) -> None:
+    # Given the prod stage
+    tables = prod_app.resources("AWS::DynamoDB::Table")
+    aliases = prod_app.resources("AWS::Lambda::Alias")
+    config = prod_app.engine.config
+
+    # Then tables have deletion protection and warm throughput, and pricing has provisioned concurrency
+    assert all(t["Properties"]["DeletionProtectionEnabled"] is True for t in tables.values())
+    assert all(t["DeletionPolicy"] == "Retain" for t in tables.values())
+    assert all(
+        t["Properties"]["WarmThroughput"]["ReadUnitsPerSecond"] == config.table_warm_throughput.read_units_per_second
+        for t in tables.values()
+    )
+    (alias,) = aliases.values()
+    assert alias["Properties"]["ProvisionedConcurrencyConfig"] == {
+        "ProvisionedConcurrentExecutions": config.pricing_provisioned_concurrency
+    }
+    assert prod_app.resources("AWS::SNS::Subscription")  # the alarm e-mail
+    assert any(
+        s["Properties"]["Protocol"] == "email" and s["Properties"]["Endpoint"] == config.alarm_email
+        for s in prod_app.resources("AWS::SNS::Subscription").values()
+    )
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_lambda_is_arm64_traced_with_json_logs(
+    stage: str, dev_app: SynthesizedApp, prod_app: SynthesizedApp
+) -> None:
+    # Given every function of the stage
+    functions = (dev_app if stage == "dev" else prod_app).resources("AWS::Lambda::Function")
+
+    # Then each runs on arm64 with active tracing and JSON logs to its own log group
+    assert len(functions) == 2
+    for fn in functions.values():
+        props = fn["Properties"]
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert "LogGroup" in props["LoggingConfig"]
+
+
+def test_no_iam_role_uses_a_managed_policy_except_api_gateway_logging(dev_app: SynthesizedApp) -> None:
+    # Given every IAM role
+    roles = dev_app.resources("AWS::IAM::Role")
+
+    # Then only API Gateway's account logging role carries an AWS-managed policy
+    with_managed = [rid for rid, role in roles.items() if role["Properties"].get("ManagedPolicyArns")]
+    assert len(with_managed) == 1 and "CloudWatchRole" in with_managed[0]
+
+
+def test_templates_name_no_account_or_region(dev_app: SynthesizedApp) -> None:
+    # Given the synthesized templates
+    text = json.dumps(dev_app.templates)
+
+    # Then no concrete account or region was looked up: they stay pseudo parameters
+    assert "123456789012" not in text
+    assert not any(region in text for region in ('"eu-west-1"', '"us-east-1"', '"eu-west-2"'))
