@@ -121,14 +121,15 @@ def test_every_queue_is_encrypted_and_tls_only(dev_app: SynthesizedApp) -> None:
 
     # Then each uses SQS-managed encryption (SNS can deliver into it) and denies plain HTTP
     assert all(q["Properties"].get("SqsManagedSseEnabled") is True for q in queues.values())
-    queue_urls = {qid for qid in queues}
-    assert queue_urls <= tls_enforced
+    assert set(queues) <= tls_enforced
 
 
 def test_price_queues_take_raw_messages_and_settlement_filters_on_full_time(dev_app: SynthesizedApp) -> None:
     # Given the SQS subscriptions of the price topic
     sqs_subscriptions = [
-        s["Properties"] for s in dev_app.resources("AWS::SNS::Subscription").values() if s["Properties"]["Protocol"] == "sqs"
+        s["Properties"]
+        for s in dev_app.resources("AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "sqs"
     ]
 
     # Then both deliver raw messages with a dead-letter queue, and settlement only receives full-time books
@@ -150,7 +151,9 @@ def test_every_api_method_requires_authorization(dev_app: SynthesizedApp) -> Non
 
 def test_ingest_starts_the_workflow_directly_with_a_deterministic_name(dev_app: SynthesizedApp) -> None:
     # Given the feed-events POST method
-    (method,) = [m for m in dev_app.resources("AWS::ApiGateway::Method").values() if m["Properties"]["HttpMethod"] == "POST"]
+    (method,) = [
+        m for m in dev_app.resources("AWS::ApiGateway::Method").values() if m["Properties"]["HttpMethod"] == "POST"
+    ]
     integration = method["Properties"]["Integration"]
 
     # Then it is an AWS integration with Step Functions StartExecution, no Lambda in between,
@@ -177,7 +180,9 @@ def test_iot_access_is_limited_to_the_price_topic_prefix(dev_app: SynthesizedApp
     # Given the IoT policy and the identity pool's authenticated role policy
     iot_policies = list(dev_app.resources("AWS::IoT::Policy").values())
     role_policies = [
-        p for pid, p in dev_app.resources("AWS::IAM::Policy").items() if pid.startswith("RealtimeAccessPriceFeedIdentities")
+        p
+        for pid, p in dev_app.resources("AWS::IAM::Policy").items()
+        if pid.startswith("RealtimeAccessPriceFeedIdentities")
     ]
     statements = [st for p in iot_policies + role_policies for st in _statements(p)]
 

@@ -1,0 +1,58 @@
+"""Handler tests run the real handler code; AWS is moto (fake credentials, nothing leaves the machine)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "docs" / "samples"
+
+
+@pytest.fixture
+def aws(aws_credentials: None, powertools_env: None) -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+def sample(name: str, **changes: Any) -> dict[str, Any]:
+    """A documented sample event (docs/samples/NN-type.json), optionally changed."""
+    (path,) = SAMPLES_DIR.glob(f"*-{name}.json") if "-" not in name else [SAMPLES_DIR / f"{name}.json"]
+    event = json.loads(path.read_text())
+    event.update(changes)
+    return event
+
+
+def fixture_item(**changes: Any) -> dict[str, dict[str, str]]:
+    """A fixtures-table item in DynamoDB's typed JSON, as the workflow's conditional update returns it."""
+    plain: dict[str, Any] = {
+        "fixture_id": "EPL-2026-ARS-CHE",
+        "sport": "football",
+        "last_sequence": 4,
+        "last_event_id": "opta-0004",
+        "last_event_type": "goal",
+        "updated_at": "2026-11-22T15:17:31.250Z",
+        "home_team": "Arsenal",
+        "away_team": "Chelsea",
+        "competition": "Premier League",
+        "kick_off_at": "2026-11-22T15:00:00Z",
+        "home_goals_expected": 1.62,
+        "away_goals_expected": 1.08,
+        "match_phase": "in_play",
+        "match_minute": 17,
+        "home_score": 1,
+        "away_score": 0,
+        "home_red_cards": 0,
+        "away_red_cards": 0,
+        "suspension_reason": "goal",
+    }
+    plain.update(changes)
+    return {
+        key: ({"N": str(value)} if isinstance(value, int | float) else {"S": value})
+        for key, value in plain.items()
+        if value is not None
+    }

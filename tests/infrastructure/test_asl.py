@@ -1,0 +1,138 @@
+"""Checks on every workflow definition in statemachines/, against the file and the synthesized template."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.constants import STATE_MACHINES_DIR
+from tests.infrastructure.conftest import SynthesizedApp
+
+DEFINITIONS = sorted(STATE_MACHINES_DIR.glob("*.asl.json"))
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+
+
+def _all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every state, including those inside Parallel branches and Map iterators."""
+    states = dict(definition["States"])
+    for state in definition["States"].values():
+        for branch in state.get("Branches", []):
+            states.update(_all_states(branch))
+        for key in ("Iterator", "ItemProcessor"):
+            if key in state:
+                states.update(_all_states(state[key]))
+    return states
+
+
+def _transitions(state: dict[str, Any]) -> list[str]:
+    targets = [state.get("Next"), state.get("Default")]
+    targets += [choice.get("Next") for choice in state.get("Choices", [])]
+    targets += [catch["Next"] for catch in state.get("Catch", [])]
+    return [t for t in targets if t]
+
+
+def _machine_for(app: SynthesizedApp, definition_file: Path) -> dict[str, Any]:
+    """The synthesized state machine whose construct loads this file (its id is the file's name in CamelCase)."""
+    construct_id = "".join(part.capitalize() for part in definition_file.name.removesuffix(".asl.json").split("_"))
+    matches = [
+        resource
+        for logical_id, resource in app.resources("AWS::StepFunctions::StateMachine").items()
+        if construct_id in logical_id
+    ]
+    assert len(matches) == 1, f"expected one state machine for {definition_file.name}"
+    return matches[0]
+
+
+def test_every_definition_file_is_deployed(dev_app: SynthesizedApp) -> None:
+    # Given the definition files and the synthesized state machines
+    machines = dev_app.resources("AWS::StepFunctions::StateMachine")
+
+    # Then there is one machine per file
+    assert DEFINITIONS and len(machines) == len(DEFINITIONS)
+
+
+@pytest.mark.parametrize("definition_file", DEFINITIONS, ids=lambda p: p.name)
+def test_every_transition_targets_an_existing_state(definition_file: Path) -> None:
+    # Given a definition
+    definition = json.loads(definition_file.read_text())
+    states = _all_states(definition)
+
+    # Then StartAt and every Next, Default and Catch target names a state
+    assert definition["StartAt"] in states
+    missing = {
+        (name, target) for name, state in states.items() for target in _transitions(state) if target not in states
+    }
+    assert missing == set()
+
+
+@pytest.mark.parametrize("definition_file", DEFINITIONS, ids=lambda p: p.name)
+def test_every_state_is_reachable(definition_file: Path) -> None:
+    # Given a definition
+    definition = json.loads(definition_file.read_text())
+    states = definition["States"]
+
+    # When the transitions are followed from StartAt
+    reached, frontier = set(), [definition["StartAt"]]
+    while frontier:
+        name = frontier.pop()
+        if name not in reached:
+            reached.add(name)
+            frontier.extend(_transitions(states[name]))
+
+    # Then no state is dead
+    assert set(states) - reached == set()
+
+
+@pytest.mark.parametrize("definition_file", DEFINITIONS, ids=lambda p: p.name)
+def test_every_task_has_a_catch_or_is_the_quarantine(definition_file: Path) -> None:
+    # Given a definition's Task states
+    tasks = {n: s for n, s in _all_states(json.loads(definition_file.read_text())).items() if s["Type"] == "Task"}
+
+    # Then each catches everything (so the event is quarantined), except the quarantine itself, which retries
+    for name, task in tasks.items():
+        if name == "QuarantineEvent":
+            assert task["Retry"][0]["ErrorEquals"] == ["States.ALL"]
+            continue
+        caught = {error for catch in task.get("Catch", []) for error in catch["ErrorEquals"]}
+        assert "States.ALL" in caught, f"{name} has no catch-all"
+
+
+@pytest.mark.parametrize("definition_file", DEFINITIONS, ids=lambda p: p.name)
+def test_retries_back_off_with_jitter(definition_file: Path) -> None:
+    # Given every Retry of every Task
+    tasks = [s for s in _all_states(json.loads(definition_file.read_text())).values() if s["Type"] == "Task"]
+    retries = [retry for task in tasks for retry in task.get("Retry", [])]
+
+    # Then each backs off exponentially with full jitter and a cap
+    assert retries
+    for retry in retries:
+        assert retry["BackoffRate"] >= 2 and retry["JitterStrategy"] == "FULL" and "MaxDelaySeconds" in retry
+
+
+@pytest.mark.parametrize("definition_file", DEFINITIONS, ids=lambda p: p.name)
+def test_placeholders_equal_the_substitution_keys(definition_file: Path, dev_app: SynthesizedApp) -> None:
+    # Given the placeholders in the file and the substitutions of the synthesized machine
+    placeholders = set(_PLACEHOLDER.findall(definition_file.read_text()))
+    substitutions = set(_machine_for(dev_app, definition_file)["Properties"]["DefinitionSubstitutions"])
+
+    # Then they are the same set
+    assert placeholders and placeholders == substitutions
+
+
+@pytest.mark.parametrize("definition_file", DEFINITIONS, ids=lambda p: p.name)
+def test_template_definition_equals_the_file_after_substitution(definition_file: Path, dev_app: SynthesizedApp) -> None:
+    # Given the synthesized definition and its substitutions, and a stand-in value for each placeholder
+    properties = _machine_for(dev_app, definition_file)["Properties"]
+    stand_ins = {key: f"<{key}>" for key in properties["DefinitionSubstitutions"]}
+
+    # When both the template's definition and the file are substituted the same way
+    def substituted(text: str) -> dict[str, Any]:
+        return json.loads(_PLACEHOLDER.sub(lambda m: stand_ins[m.group(1)], text))
+
+    # Then the deployed definition is the file, state for state, and every substitution has a value
+    assert substituted(properties["DefinitionString"]) == substituted(definition_file.read_text())
+    assert all(properties["DefinitionSubstitutions"].values())

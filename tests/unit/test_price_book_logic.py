@@ -1,0 +1,53 @@
+"""From fixture state to pricing request and status: the pricing handler's logic without AWS."""
+
+from __future__ import annotations
+
+import pytest
+
+from lambdas.logic.price_book import fixture_status, pricing_request
+from lambdas.models.fixture_state import FixtureState
+
+
+def _state(**changes: object) -> FixtureState:
+    values = {
+        "fixture_id": "FX-1",
+        "sport": "football",
+        "last_sequence": 9,
+        "last_event_type": "clock",
+        "home_team": "A",
+        "away_team": "B",
+        "home_goals_expected": 1.5,
+        "away_goals_expected": 1.2,
+        "match_phase": "in_play",
+        "match_minute": 60,
+        "home_score": 2,
+        "away_score": 1,
+        "home_red_cards": 0,
+        "away_red_cards": 1,
+    }
+    values.update(changes)
+    return FixtureState.model_validate(values)
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [
+        ({}, "open"),
+        ({"suspension_reason": "goal"}, "suspended"),
+        ({"suspension_reason": "var_check"}, "suspended"),
+        ({"match_phase": "half_time"}, "open"),
+        ({"match_phase": "full_time", "suspension_reason": "goal"}, "closed"),
+    ],
+)
+def test_fixture_status(changes: dict, status: str) -> None:
+    assert fixture_status(_state(**changes)) == status
+
+
+def test_request_carries_the_match_situation() -> None:
+    # Given a suspended fixture in the second half
+    request = pricing_request(_state(suspension_reason="red_card"))
+
+    # Then the pricing request holds its inputs, score, cards, clock and suspension
+    assert (request.home_goals, request.away_goals) == (1.5, 1.2)
+    assert (request.home_score, request.away_score, request.home_red_cards, request.away_red_cards) == (2, 1, 0, 1)
+    assert (request.phase, request.minute, request.suspended) == ("in_play", 60.0, True)
