@@ -1,7 +1,8 @@
 """DynamoDB's typed JSON to plain Python values, without importing boto3 on the pricing hot path.
 
 boto3's TypeDeserializer would cost the pricing Lambda ~180 ms of cold-start imports for what is a
-dozen lines here; only the types the workflow writes (S, N, BOOL, NULL, M, L) are needed.
+dozen lines here; only the types the workflow writes (S, N, BOOL, NULL, M, L, and the number set NS of counted
+sequences) are needed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ class UnsupportedDynamoDbType(ValueError):
 def from_dynamodb_item(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Convert ``{"name": {"S": "x"}, "n": {"N": "1.5"}}`` to ``{"name": "x", "n": 1.5}``.
 
-    Numbers without a fraction or exponent become ``int``, others ``float``.
+    Numbers without a fraction or exponent become ``int``, others ``float``; sets become frozensets.
     """
     return {name: _value(name, typed) for name, typed in item.items()}
 
@@ -28,7 +29,11 @@ def _value(name: str, typed: dict[str, Any]) -> Any:
     if kind == "S":
         return raw
     if kind == "N":
-        return int(raw) if raw.lstrip("-").isdigit() else float(raw)
+        return _number(raw)
+    if kind == "NS":
+        return frozenset(_number(item) for item in raw)
+    if kind == "SS":
+        return frozenset(raw)
     if kind == "BOOL":
         return bool(raw)
     if kind == "NULL":
@@ -38,3 +43,7 @@ def _value(name: str, typed: dict[str, Any]) -> Any:
     if kind == "L":
         return [_value(f"{name}[{index}]", value) for index, value in enumerate(raw)]
     raise UnsupportedDynamoDbType(f"{name}: DynamoDB type {kind} is not used by the workflow")
+
+
+def _number(raw: str) -> int | float:
+    return int(raw) if raw.lstrip("-").isdigit() else float(raw)

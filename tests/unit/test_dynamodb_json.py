@@ -19,6 +19,8 @@ def test_converts_every_type_the_workflow_writes() -> None:
         "z": {"NULL": True},
         "m": {"M": {"k": {"N": "2"}}},
         "l": {"L": [{"S": "a"}, {"N": "0.5"}]},
+        "ns": {"NS": ["4", "11"]},
+        "ss": {"SS": ["x", "y"]},
     }
 
     # When converted
@@ -35,6 +37,8 @@ def test_converts_every_type_the_workflow_writes() -> None:
         "z": None,
         "m": {"k": 2},
         "l": ["a", 0.5],
+        "ns": frozenset({4, 11}),
+        "ss": frozenset({"x", "y"}),
     }
     assert isinstance(plain["i"], int) and isinstance(plain["f"], float)
 
@@ -43,7 +47,7 @@ def test_converts_every_type_the_workflow_writes() -> None:
     ("item", "message"),
     [
         ({"blob": {"B": "AAE="}}, "blob: DynamoDB type B"),
-        ({"m": {"M": {"inner": {"SS": ["a"]}}}}, "m.inner: DynamoDB type SS"),
+        ({"m": {"M": {"inner": {"BS": ["AAE="]}}}}, "m.inner: DynamoDB type BS"),
         ({"two": {"S": "a", "N": "1"}}, "two: expected one type key"),
     ],
 )
