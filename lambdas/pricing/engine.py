@@ -20,12 +20,16 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 
 from lambdas.pricing.margins import (
     DEFAULT_MARGIN_METHOD,
     DEFAULT_PRICE_LADDER,
+    MARGIN_METHODS,
+    PRICING_BOOKSUM_TOLERANCE,
     check_margin_method,
     check_overround,
     ladder_array,
@@ -37,10 +41,12 @@ from lambdas.pricing.model import (
     DEFAULT_RED_CARD_OWN_FACTOR,
     DEFAULT_RHO,
     MATRIX_SIZE,
+    MAX_GOAL_EXPECTATION,
     MAX_MINUTE,
     MAX_RED_CARDS,
     MAX_SCORE,
     MAX_STOPPAGE_MINUTES,
+    MIN_GOAL_EXPECTATION,
     PHASES,
     PricingInputError,
     check_finite,
@@ -48,6 +54,7 @@ from lambdas.pricing.model import (
     check_rho,
     dixon_coles_matrices,
     remaining_share,
+    remaining_shares,
     rho_bounds,
 )
 
@@ -131,44 +138,37 @@ class Market:
     selections: tuple[Selection, ...]
 
 
-# Building ~130 frozen dataclasses per book dominates the cost of a batch; setting the slots directly skips the
-# generated __init__'s frozen-setattr detour and is about a third faster. The objects are identical.
-_new_object = object.__new__
-_set_name, _set_fair, _set_probability, _set_price = (
-    Selection.name.__set__,  # type: ignore[attr-defined]
-    Selection.fair_probability.__set__,  # type: ignore[attr-defined]
-    Selection.probability.__set__,  # type: ignore[attr-defined]
-    Selection.price.__set__,  # type: ignore[attr-defined]
-)
-_set_type, _set_line, _set_status, _set_selections = (
-    Market.type.__set__,  # type: ignore[attr-defined]
-    Market.line.__set__,  # type: ignore[attr-defined]
-    Market.status.__set__,  # type: ignore[attr-defined]
-    Market.selections.__set__,  # type: ignore[attr-defined]
-)
+# Building ~130 frozen dataclasses per book dominates the cost of a batch. A frozen dataclass's __init__ goes
+# through object.__setattr__ per field (~0.9 us per Selection). These builders have the same slots, so CPython lets
+# an instance change its __class__ to the frozen type once its fields are set (~0.2 us): the objects are genuine
+# Selection / Market instances, equal to and as immutable as ones built through the constructor.
+class _SelectionBuilder:
+    __slots__ = ("name", "fair_probability", "probability", "price")
+
+    def __init__(self, name: str, fair_probability: float, probability: float, price: float) -> None:
+        self.name = name
+        self.fair_probability = fair_probability
+        self.probability = probability
+        self.price = price
+        self.__class__ = Selection  # type: ignore[assignment]
 
 
-def _selection(name: str, fair: float, probability: float, price: float) -> Selection:
-    selection = _new_object(Selection)
-    _set_name(selection, name)
-    _set_fair(selection, fair)
-    _set_probability(selection, probability)
-    _set_price(selection, price)
-    return selection
+class _MarketBuilder:
+    __slots__ = ("type", "line", "status", "selections")
 
-
-def _market(market_type: str, line: float | None, status: str, selections: tuple[Selection, ...]) -> Market:
-    market = _new_object(Market)
-    _set_type(market, market_type)
-    _set_line(market, line)
-    _set_status(market, status)
-    _set_selections(market, selections)
-    return market
+    def __init__(self, market_type: str, line: float | None, status: str, selections: tuple[Selection, ...]) -> None:
+        self.type = market_type
+        self.line = line
+        self.status = status
+        self.selections = selections
+        self.__class__ = Market  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Feature row layout. For a distribution of remaining goals X on lo..hi, "ge" holds P(X >= k) and "le" P(X <= k)
-# for k = lo-1 .. hi+1, so any threshold clips into range and "cannot happen" is an exact zero.
+# Feature row layout. Each feature is the probability of an event about the remaining goals, i.e. a sum of cells of
+# the score matrix, so the whole row is ONE matrix product of the flattened matrix with a fixed 0/1 weight matrix.
+# For a distribution of remaining goals X on lo..hi, "ge" holds P(X >= k) and "le" P(X <= k) for k = lo-1 .. hi+1,
+# so any threshold clips into range and "cannot happen" is an exact zero (a sum of no cells).
 _N = MATRIX_SIZE
 _TOTAL_RANGE = (0, 2 * _N - 2)
 _DIFF_RANGE = (-(_N - 1), _N - 1)
@@ -179,42 +179,49 @@ _TOTAL_GE = 0
 _TOTAL_LE = _TOTAL_GE + _WIDE
 _DIFF_GE = _TOTAL_LE + _WIDE
 _DIFF_LE = _DIFF_GE + _WIDE
-_HOME_GE = _DIFF_LE + _WIDE
+_DIFF_EQ = _DIFF_LE + _WIDE  # P(remaining difference == k): the draw
+_DIFF_NE = _DIFF_EQ + _WIDE  # its complement, summed directly rather than as 1 - P so small values stay exact
+_HOME_GE = _DIFF_NE + _WIDE
 _HOME_LE = _HOME_GE + _NARROW
 _AWAY_GE = _HOME_LE + _NARROW
 _AWAY_LE = _AWAY_GE + _NARROW
-_MISC = _AWAY_LE + _NARROW
-_HOME_WIN, _DRAW, _AWAY_WIN, _NOT_HOME, _NOT_DRAW, _NOT_AWAY, _BTTS_YES, _BTTS_NO = range(_MISC, _MISC + 8)
+_BTTS_YES_FROM_NIL, _BTTS_NO_FROM_NIL = _AWAY_LE + _NARROW, _AWAY_LE + _NARROW + 1  # at 0-0
 _CS_CELLS = (CORRECT_SCORE_FURTHER_GOALS + 1) ** 2
-_CS = _MISC + 8
+_CS = _BTTS_NO_FROM_NIL + 1  # 25 cells of further goals, then "other"
 _CS_NOT = _CS + _CS_CELLS + 1
 _FEATURES = _CS_NOT + _CS_CELLS + 1
 
 
-def _indicator_matrix() -> np.ndarray:
-    # One matrix product maps the flattened score matrix onto the pmfs of total, difference, home and away goals.
+def _feature_weights() -> np.ndarray:
+    """0/1 matrix, shape (cells, features): the flattened score matrix times it is the feature row."""
     home, away = np.divmod(np.arange(_N * _N), _N)
-    width = 2 * (2 * _N - 1) + 2 * _N
-    indicator = np.zeros((_N * _N, width))
-    rows = np.arange(_N * _N)
-    indicator[rows, home + away] = 1.0
-    indicator[rows, (2 * _N - 1) + (home - away + _N - 1)] = 1.0
-    indicator[rows, 2 * (2 * _N - 1) + home] = 1.0
-    indicator[rows, 2 * (2 * _N - 1) + _N + away] = 1.0
-    return indicator
+    total, difference = home + away, home - away
+    weights = np.zeros((_N * _N, _FEATURES), dtype=bool)
+
+    def threshold_block(start: int, values: np.ndarray, value_range: tuple[int, int], compare) -> None:
+        thresholds = np.arange(value_range[0] - 1, value_range[1] + 2)
+        weights[:, start : start + thresholds.size] = compare(values[:, None], thresholds[None, :])
+
+    threshold_block(_TOTAL_GE, total, _TOTAL_RANGE, np.greater_equal)
+    threshold_block(_TOTAL_LE, total, _TOTAL_RANGE, np.less_equal)
+    threshold_block(_DIFF_GE, difference, _DIFF_RANGE, np.greater_equal)
+    threshold_block(_DIFF_LE, difference, _DIFF_RANGE, np.less_equal)
+    threshold_block(_DIFF_EQ, difference, _DIFF_RANGE, np.equal)
+    threshold_block(_DIFF_NE, difference, _DIFF_RANGE, np.not_equal)
+    threshold_block(_HOME_GE, home, _TEAM_RANGE, np.greater_equal)
+    threshold_block(_HOME_LE, home, _TEAM_RANGE, np.less_equal)
+    threshold_block(_AWAY_GE, away, _TEAM_RANGE, np.greater_equal)
+    threshold_block(_AWAY_LE, away, _TEAM_RANGE, np.less_equal)
+    weights[:, _BTTS_YES_FROM_NIL] = (home > 0) & (away > 0)
+    weights[:, _BTTS_NO_FROM_NIL] = (home == 0) | (away == 0)
+    shown = CORRECT_SCORE_FURTHER_GOALS
+    cell_index = np.where((home <= shown) & (away <= shown), home * (shown + 1) + away, _CS_CELLS)  # other last
+    weights[:, _CS : _CS + _CS_CELLS + 1] = cell_index[:, None] == np.arange(_CS_CELLS + 1)[None, :]
+    weights[:, _CS_NOT : _CS_NOT + _CS_CELLS + 1] = ~weights[:, _CS : _CS + _CS_CELLS + 1]
+    return weights.astype(float)
 
 
-_INDICATOR = _indicator_matrix()
-
-
-def _ge_le(pmf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    at_most = np.cumsum(pmf, axis=-1)
-    at_least = np.cumsum(pmf[..., ::-1], axis=-1)[..., ::-1]
-    pad_shape = pmf.shape[:-1] + (1,)
-    zeros = np.zeros(pad_shape)
-    ge = np.concatenate((at_least[..., :1], at_least, zeros), axis=-1)
-    le = np.concatenate((zeros, at_most, at_most[..., -1:]), axis=-1)
-    return ge, le
+_FEATURE_WEIGHTS = _feature_weights()
 
 
 def _column(ge_or_le_offset: int, value_range: tuple[int, int], k: int) -> int:
@@ -249,10 +256,8 @@ class _Layout:
     bounds: tuple[tuple[int, int], ...]
     starts: np.ndarray
     columns: np.ndarray
-    win_first: np.ndarray
-    win_second: np.ndarray
-    lose_first: np.ndarray
-    lose_second: np.ndarray
+    gather: np.ndarray  # (4, selections): feature columns of win, win, lose, lose (two halves of the stake)
+    slices: tuple[slice, ...]  # each market's selections
     fair_sums: np.ndarray
     type_codes: np.ndarray
     settled: np.ndarray
@@ -264,11 +269,36 @@ def _line_value(value: float) -> float:
     return round(value * 4) / 4
 
 
+def _result_columns(home_score: int, away_score: int) -> tuple[int, ...]:
+    """Feature columns of home win, not home, draw, not draw, away win, not away, BTTS yes, BTTS no at this score."""
+    # Result events on the remaining goal difference X given the current difference d: home wins when X >= 1 - d,
+    # draws when X == -d, away wins when X <= -1 - d.
+    d = home_score - away_score
+    home_win = _column(_DIFF_GE, _DIFF_RANGE, 1 - d)
+    not_home = _column(_DIFF_LE, _DIFF_RANGE, -d)
+    draw = _column(_DIFF_EQ, _DIFF_RANGE, -d)
+    not_draw = _column(_DIFF_NE, _DIFF_RANGE, -d)
+    away_win = _column(_DIFF_LE, _DIFF_RANGE, -1 - d)
+    not_away = _column(_DIFF_GE, _DIFF_RANGE, -d)
+    # Both to score: at 0-0 both must still score; a side that has scored needs only the other (X >= 1 on a range
+    # starting at 0); at k = -1 "ge" is the certain event and "le" the impossible one.
+    if home_score == 0 and away_score == 0:
+        btts_yes, btts_no = _BTTS_YES_FROM_NIL, _BTTS_NO_FROM_NIL
+    elif home_score == 0:
+        btts_yes, btts_no = _column(_HOME_GE, _TEAM_RANGE, 1), _column(_HOME_LE, _TEAM_RANGE, 0)
+    elif away_score == 0:
+        btts_yes, btts_no = _column(_AWAY_GE, _TEAM_RANGE, 1), _column(_AWAY_LE, _TEAM_RANGE, 0)
+    else:
+        btts_yes, btts_no = _column(_HOME_GE, _TEAM_RANGE, -1), _column(_HOME_LE, _TEAM_RANGE, -1)
+    return home_win, not_home, draw, not_draw, away_win, not_away, btts_yes, btts_no
+
+
 @lru_cache(maxsize=4096)
 def _layout(home_score: int, away_score: int, main_total_line: float, main_handicap_line: float) -> _Layout:
     markets: list[tuple[str, float | None, bool, float, list[tuple[str, tuple[int, int, int, int]]]]] = []
     same = lambda column: (column, column)  # noqa: E731
     pair = lambda win, lose: (*same(win), *same(lose))  # noqa: E731
+    home_win, not_home, draw, not_draw, away_win, not_away, btts_yes, btts_no = _result_columns(home_score, away_score)
     markets.append(
         (
             "match_result",
@@ -276,9 +306,9 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
             False,
             1.0,
             [
-                ("home", pair(_HOME_WIN, _NOT_HOME)),
-                ("draw", pair(_DRAW, _NOT_DRAW)),
-                ("away", pair(_AWAY_WIN, _NOT_AWAY)),
+                ("home", pair(home_win, not_home)),
+                ("draw", pair(draw, not_draw)),
+                ("away", pair(away_win, not_away)),
             ],
         )
     )
@@ -289,9 +319,9 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
             False,
             2.0,
             [
-                ("home_or_draw", pair(_NOT_AWAY, _AWAY_WIN)),
-                ("home_or_away", pair(_NOT_DRAW, _DRAW)),
-                ("draw_or_away", pair(_NOT_HOME, _HOME_WIN)),
+                ("home_or_draw", pair(not_away, away_win)),
+                ("home_or_away", pair(not_draw, draw)),
+                ("draw_or_away", pair(not_home, home_win)),
             ],
         )
     )
@@ -302,8 +332,8 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
             False,
             1.0,
             [
-                ("home", pair(_HOME_WIN, _AWAY_WIN)),
-                ("away", pair(_AWAY_WIN, _HOME_WIN)),
+                ("home", pair(home_win, away_win)),
+                ("away", pair(away_win, home_win)),
             ],
         )
     )
@@ -341,8 +371,8 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
             home_score > 0 and away_score > 0,
             1.0,
             [
-                ("yes", pair(_BTTS_YES, _BTTS_NO)),
-                ("no", pair(_BTTS_NO, _BTTS_YES)),
+                ("yes", pair(btts_yes, btts_no)),
+                ("no", pair(btts_no, btts_yes)),
             ],
         )
     )
@@ -408,10 +438,8 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
         bounds=tuple(bounds),
         starts=np.array(starts, dtype=np.intp),
         columns=np.array(columns, dtype=np.intp),
-        win_first=gathered[:, 0],
-        win_second=gathered[:, 1],
-        lose_first=gathered[:, 2],
-        lose_second=gathered[:, 3],
+        gather=np.ascontiguousarray(gathered.T),
+        slices=tuple(slice(first, end) for first, end in bounds),
         fair_sums=np.array(fair_sums),
         type_codes=np.array(codes, dtype=np.intp),
         settled=np.array(settled),
@@ -422,8 +450,10 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
 # Candidate handicap thresholds on the remaining goal difference, in quarter steps, to find the main line.
 _HANDICAP_GRID = np.arange(-24, 25) / 4.0
 _GRID_COLUMNS = np.array([_over_columns(_DIFF_GE, _DIFF_LE, _DIFF_RANGE, x) for x in _HANDICAP_GRID], dtype=np.intp)
+_HANDICAP_THRESHOLDS = _HANDICAP_GRID.tolist()
 _TOTAL_MAIN_CANDIDATES = 10  # half lines goals+0.5 .. goals+9.5
 _DEFAULT_MARGIN_ROW = np.array([DEFAULT_MARGINS[t] for t in MARKET_TYPES])
+_DEFAULT_LADDER = ladder_array(DEFAULT_PRICE_LADDER)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -531,62 +561,147 @@ def _prepare(request: PricingRequest) -> _Prepared:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Validated requests as arrays: remaining goal expectations and match state, one entry per fixture."""
+
+    remaining_home: np.ndarray
+    remaining_away: np.ndarray
+    rho: np.ndarray
+    home_scores: list[int]
+    away_scores: list[int]
+    full_time: np.ndarray
+    margin_rows: np.ndarray  # (fixtures, market types)
+    methods: list[str]
+    ladders: list[np.ndarray]
+    requests: Sequence[PricingRequest]
+
+
+def _batch_one_by_one(requests: Sequence[PricingRequest]) -> _Batch:
+    # Validates in request order, so the first bad field of the first bad request is the one reported.
+    prepared = [_prepare(request) for request in requests]
+    return _Batch(
+        remaining_home=np.array([p.remaining_home for p in prepared], dtype=float),
+        remaining_away=np.array([p.remaining_away for p in prepared], dtype=float),
+        rho=np.array([p.rho for p in prepared], dtype=float),
+        home_scores=[p.home_score for p in prepared],
+        away_scores=[p.away_score for p in prepared],
+        full_time=np.array([p.full_time for p in prepared], dtype=bool),
+        margin_rows=np.array([_DEFAULT_MARGIN_ROW if p.margin_row is None else p.margin_row for p in prepared]),
+        methods=[p.method for p in prepared],
+        ladders=[p.ladder for p in prepared],
+        requests=requests,
+    )
+
+
+_REAL_FIELDS = attrgetter(
+    "home_goals", "away_goals", "rho", "minute", "stoppage_minutes", "red_card_own_factor", "red_card_opponent_factor"
+)
+_COUNT_FIELDS = attrgetter("home_score", "away_score", "home_red_cards", "away_red_cards")
+_TRADER_FIELDS = attrgetter("suspended", "suspended_market_types", "margins", "price_overrides", "price_ladder")
+# Trader settings of a request that leaves everything at the house defaults (the common case).
+_PLAIN_TRADER_SETTINGS = (False, frozenset(), {}, {}, DEFAULT_PRICE_LADDER)
+_SMALL_BATCH = 8
+_PHASE_CODES = {phase: code for code, phase in enumerate(PHASES)}
+_PRE_MATCH, _FULL_TIME = PHASES.index("pre_match"), PHASES.index("full_time")
+# Valid ranges of _REAL_FIELDS (rho is checked against the expectations separately) and of _COUNT_FIELDS.
+_REAL_LOW = np.array([MIN_GOAL_EXPECTATION, MIN_GOAL_EXPECTATION, -np.inf, 0.0, 0.0, 0.05, 1.0])
+_REAL_HIGH = np.array([MAX_GOAL_EXPECTATION, MAX_GOAL_EXPECTATION, np.inf, MAX_MINUTE, MAX_STOPPAGE_MINUTES, 1.0, 3.0])
+_COUNT_HIGH = np.array([MAX_SCORE, MAX_SCORE, MAX_RED_CARDS, MAX_RED_CARDS])
+
+
+def _batch(requests: Sequence[PricingRequest]) -> _Batch:
+    """Validate and convert a batch with array operations; any doubt falls back to :func:`_batch_one_by_one`.
+
+    The array checks accept exactly what :func:`_prepare` accepts when every number is a plain ``int``/``float``.
+    Anything else (another number type, any failed check) is re-validated one request at a time, which raises the
+    error the one-by-one path always raised. Requests with non-default trader settings get those checked
+    individually, in request order, as :func:`_prepare` would after its (here already passed) numeric checks.
+    """
+    if len(requests) < _SMALL_BATCH or set(map(type, requests)) != {PricingRequest}:
+        # A handful of requests is cheaper to check one by one than with ~30 array operations.
+        return _batch_one_by_one(requests)
+    reals = list(map(_REAL_FIELDS, requests))
+    counts = list(map(_COUNT_FIELDS, requests))
+    phase_codes = list(map(_PHASE_CODES.get, map(attrgetter("phase"), requests)))
+    if (
+        not set(map(type, chain.from_iterable(reals))) <= {float, int}
+        or not set(map(type, chain.from_iterable(counts))) <= {int}
+        or not set(map(type, map(attrgetter("suspended"), requests))) <= {bool}
+        or None in phase_codes
+    ):
+        return _batch_one_by_one(requests)
+    try:
+        real = np.array(reals, dtype=float)
+        count = np.array(counts, dtype=np.int64)
+    except OverflowError:
+        return _batch_one_by_one(requests)
+    phase = np.array(phase_codes)
+    home, away, rho, minute, stoppage, own, opponent = real.T
+    home_score, away_score, home_reds, away_reds = count.T
+    # rho_bounds term by term (every goal expectation is positive once the range check passes).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho_low, rho_high = -1.0 / np.maximum(home, away), np.minimum(1.0, 1.0 / (home * away))
+    pre_match = phase == _PRE_MATCH
+    valid = (
+        ((real >= _REAL_LOW) & (real <= _REAL_HIGH)).all()  # NaN and infinities fail here too
+        and ((count >= 0) & (count <= _COUNT_HIGH)).all()
+        and ((rho >= rho_low) & (rho <= rho_high)).all()
+        and not (pre_match & ((minute != 0) | (stoppage != 0) | count.any(axis=1))).any()
+    )
+    if not valid:
+        return _batch_one_by_one(requests)
+
+    margin_rows = np.broadcast_to(_DEFAULT_MARGIN_ROW, (len(requests), len(MARKET_TYPES)))
+    methods = list(map(attrgetter("margin_method"), requests))
+    ladders = [_DEFAULT_LADDER] * len(requests)
+    plain = list(map(_PLAIN_TRADER_SETTINGS.__eq__, map(_TRADER_FIELDS, requests)))
+    if not all(plain) or not set(methods) <= set(MARGIN_METHODS):
+        margin_rows = margin_rows.copy()
+        for index, request in enumerate(requests):
+            if plain[index] and request.margin_method in MARGIN_METHODS:
+                continue
+            margin_row = _check_trader_settings(request)
+            if margin_row is not None:
+                margin_rows[index] = margin_row
+            check_margin_method(request.margin_method)
+            ladders[index] = ladder_array(request.price_ladder)
+
+    share = remaining_shares(phase, minute, stoppage)
+    remaining_home = home * share * own**home_reds * opponent**away_reds
+    remaining_away = away * share * own**away_reds * opponent**home_reds
+    # As in _prepare: red cards can lift one side above its pre-match rate; keep every Dixon-Coles factor >= 0.
+    needs_clip = (share != 1.0) | (home_reds != 0) | (away_reds != 0)
+    if needs_clip.any():
+        with np.errstate(divide="ignore"):
+            largest, product = np.maximum(remaining_home, remaining_away), remaining_home * remaining_away
+            lowest = np.where(largest > 0, -1.0 / largest, -np.inf)
+            highest = np.where(product > 0, np.minimum(1.0, 1.0 / product), 1.0)
+        rho = np.where(needs_clip, np.minimum(np.maximum(rho, lowest), highest), rho)
+    return _Batch(
+        remaining_home=remaining_home,
+        remaining_away=remaining_away,
+        rho=rho,
+        home_scores=home_score.tolist(),
+        away_scores=away_score.tolist(),
+        full_time=phase == _FULL_TIME,
+        margin_rows=margin_rows,
+        methods=methods,
+        ladders=ladders,
+        requests=requests,
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Pricing.
-def _feature_rows(prepared: Sequence[_Prepared]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature rows plus each fixture's main total-goals and handicap candidate index."""
-    count = len(prepared)
-    home = np.fromiter((p.remaining_home for p in prepared), float, count)
-    away = np.fromiter((p.remaining_away for p in prepared), float, count)
-    rho = np.fromiter((p.rho for p in prepared), float, count)
-    home_score = np.fromiter((p.home_score for p in prepared), np.intp, count)
-    away_score = np.fromiter((p.away_score for p in prepared), np.intp, count)
-    matrices = dixon_coles_matrices(home, away, rho)
-    distributions = matrices.reshape(count, _N * _N) @ _INDICATOR
-    span = 2 * _N - 1
-    total_and_difference = distributions[:, : 2 * span].reshape(count, 2, span)
-    teams = distributions[:, 2 * span :].reshape(count, 2, _N)
-    wide_ge, wide_le = _ge_le(total_and_difference)
-    team_ge, team_le = _ge_le(teams)
+_STATUS_OPEN, _STATUS_SUSPENDED, _STATUS_CLOSED, _STATUS_SETTLED = range(4)
 
-    rows = np.arange(count)
-    difference = home_score - away_score
-    diff_ge, diff_le = wide_ge[:, 1], wide_le[:, 1]
-    low = _DIFF_RANGE[0] - 1
-    home_win = diff_ge[rows, np.clip(1 - difference, low, -low) - low]
-    away_win = diff_le[rows, np.clip(-1 - difference, low, -low) - low]
-    draw_index = -difference - _DIFF_RANGE[0]
-    in_range = (draw_index >= 0) & (draw_index < span)
-    draw = np.where(in_range, total_and_difference[rows, 1, np.clip(draw_index, 0, span - 1)], 0.0)
-    nil_home = home_score == 0
-    nil_away = away_score == 0
-    no_btts = nil_home * teams[:, 0, 0] + nil_away * teams[:, 1, 0] - (nil_home & nil_away) * matrices[:, 0, 0]
-    cells = matrices[:, : CORRECT_SCORE_FURTHER_GOALS + 1, : CORRECT_SCORE_FURTHER_GOALS + 1].reshape(count, -1)
-    other = np.maximum(1.0 - cells.sum(axis=1), 0.0)
-    misc = np.stack(
-        (home_win, draw, away_win, draw + away_win, home_win + away_win, home_win + draw, 1.0 - no_btts, no_btts),
-        axis=1,
-    )
-    scores = np.concatenate((cells, other[:, None]), axis=1)
-    features = np.concatenate(
-        (
-            wide_ge[:, 0],
-            wide_le[:, 0],
-            diff_ge,
-            diff_le,
-            team_ge[:, 0],
-            team_le[:, 0],
-            team_ge[:, 1],
-            team_le[:, 1],
-            misc,
-            scores,
-            1.0 - scores,
-        ),
-        axis=1,
-    )
 
-    # Main total line: the half line above the score whose over is nearest evens.
-    over = wide_ge[:, 0, 2 : 2 + _TOTAL_MAIN_CANDIDATES]
+def _main_line_indices(features: np.ndarray) -> tuple[list[int], list[int]]:
+    """Per fixture, the index of the main total-goals line and of the main handicap in ``_HANDICAP_GRID``."""
+    # Main total line: the half line above the score whose over is nearest evens (remaining goals >= 1 .. 10).
+    first_over = _column(_TOTAL_GE, _TOTAL_RANGE, 1)
+    over = features[:, first_over : first_over + _TOTAL_MAIN_CANDIDATES]
     main_total = np.abs(over - 0.5).argmin(axis=1)
     # Main handicap: the quarter-step line whose home side is nearest evens.
     win = 0.5 * (features[:, _GRID_COLUMNS[:, 0]] + features[:, _GRID_COLUMNS[:, 1]])
@@ -594,24 +709,24 @@ def _feature_rows(prepared: Sequence[_Prepared]) -> tuple[np.ndarray, np.ndarray
     with np.errstate(invalid="ignore", divide="ignore"):
         home_side = np.where(win + lose > 0, win / (win + lose), 0.5)
     main_handicap = np.abs(home_side - 0.5).argmin(axis=1)
-    return features, main_total, main_handicap
+    return main_total.tolist(), main_handicap.tolist()
 
 
-_STATUS_OPEN, _STATUS_SUSPENDED, _STATUS_CLOSED, _STATUS_SETTLED = range(4)
-
-
-def _price_group(layouts: list[_Layout], group: list[_Prepared], features: np.ndarray) -> list[tuple[Market, ...]]:
+def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, features: np.ndarray) -> list[tuple]:
     """Price fixtures whose books share one structure (same markets and selection counts, lines may differ)."""
     shape = layouts[0]
+    count = len(indices)
     distinct = list({id(layout): layout for layout in layouts}.values())
     if len(distinct) == 1:
-        pick = np.zeros(len(group), dtype=np.intp)
+        gathered = features[:, shape.gather]  # (fixtures, 4, selections)
+        settled = shape.settled
     else:
+        # Each row gathers its own layout's columns: one table row per distinct layout in the group.
         position = {id(layout): index for index, layout in enumerate(distinct)}
         pick = np.array([position[id(layout)] for layout in layouts], dtype=np.intp)
-    # Each row gathers its own layout's columns: one table row per distinct layout in the group.
-    columns = np.stack([np.stack((d.win_first, d.win_second, d.lose_first, d.lose_second)) for d in distinct])[pick]
-    gathered = np.take_along_axis(features, columns.reshape(len(group), -1), axis=1).reshape(columns.shape)
+        columns = np.stack([d.gather for d in distinct])[pick]
+        gathered = np.take_along_axis(features, columns.reshape(count, -1), axis=1).reshape(columns.shape)
+        settled = np.stack([d.settled for d in distinct])[pick]
     win = 0.5 * (gathered[:, 0] + gathered[:, 1])
     lose = 0.5 * (gathered[:, 2] + gathered[:, 3])
     stake = win + lose
@@ -619,58 +734,81 @@ def _price_group(layouts: list[_Layout], group: list[_Prepared], features: np.nd
         fair = np.where(stake > 0, win / stake, 0.5)
     # A market is closed once one of its selections can no longer lose: there is nothing left to price.
     closed = np.add.reduceat((lose <= 0.0) & (win > 0.0), shape.starts, axis=1) > 0
-    settled = np.stack([d.settled for d in distinct])[pick]
-    full_time = np.array([p.full_time for p in group])
-    settled |= full_time[:, None]
+    settled = settled | batch.full_time[indices, None]
     offered_mask = ~(closed | settled)
 
-    margin_rows = np.array([_DEFAULT_MARGIN_ROW if p.margin_row is None else p.margin_row for p in group])
-    overrounds = np.where(offered_mask, margin_rows[:, shape.type_codes], 0.0)
-    offered = offered_probabilities(fair, shape.starts, shape.columns, shape.fair_sums, overrounds, group[0].method)
+    overrounds = np.where(offered_mask, batch.margin_rows[indices][:, shape.type_codes], 0.0)
+    method, ladder = batch.methods[indices[0]], batch.ladders[indices[0]]
+    offered = offered_probabilities(
+        fair, shape.starts, shape.columns, shape.fair_sums, overrounds, method, PRICING_BOOKSUM_TOLERANCE
+    )
     targets = shape.fair_sums * (1.0 + overrounds)
-    probabilities, prices = round_to_ladder(offered, shape.starts, shape.columns, targets, group[0].ladder)
+    probabilities, prices = round_to_ladder(offered, shape.starts, shape.columns, targets, ladder)
     selection_offered = offered_mask[:, shape.columns]
     probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
     prices = np.where(selection_offered, prices, NOT_OFFERED_PRICE)
 
     status_codes = np.where(settled, _STATUS_SETTLED, np.where(closed, _STATUS_CLOSED, _STATUS_OPEN))
-    suspended_rows = [row for row, p in enumerate(group) if p.request.suspended or p.request.suspended_market_types]
-    for row in suspended_rows:
-        request = group[row].request
-        by_type = np.isin(shape.type_codes, [MARKET_TYPES.index(t) for t in request.suspended_market_types])
-        targeted = np.ones_like(by_type) if request.suspended else by_type
-        status_codes[row] = np.where(
-            (status_codes[row] == _STATUS_OPEN) & targeted, _STATUS_SUSPENDED, status_codes[row]
-        )
+    for row, index in enumerate(indices):
+        request = batch.requests[index]
+        if request.suspended or request.suspended_market_types:
+            by_type = np.isin(shape.type_codes, [MARKET_TYPES.index(t) for t in request.suspended_market_types])
+            targeted = np.ones_like(by_type) if request.suspended else by_type
+            status_codes[row] = np.where(
+                (status_codes[row] == _STATUS_OPEN) & targeted, _STATUS_SUSPENDED, status_codes[row]
+            )
+        if request.price_overrides:
+            overrides = request.price_overrides
+            _apply_overrides(layouts[row], probabilities[row], prices[row], overrides, selection_offered[row])
+    return _build_books(layouts, len(distinct) == 1, fair, probabilities, prices, status_codes)
 
-    books = []
-    names, types, bounds = shape.names, shape.types, shape.bounds
-    status_names = MARKET_STATUSES
-    for row, prepared in enumerate(group):
-        selections = list(map(_selection, names, fair[row].tolist(), probabilities[row].tolist(), prices[row].tolist()))
-        layout = layouts[row]
-        if prepared.request.price_overrides:
-            _apply_overrides(layout, selections, prepared.request.price_overrides, selection_offered[row])
-        statuses = [status_names[code] for code in status_codes[row].tolist()]
-        books.append(
-            tuple(map(_market, types, layout.lines, statuses, [tuple(selections[first:end]) for first, end in bounds]))
+
+def _build_books(
+    layouts: list[_Layout],
+    one_layout: bool,
+    fair: np.ndarray,
+    probabilities: np.ndarray,
+    prices: np.ndarray,
+    status_codes: np.ndarray,
+) -> list[tuple[Market, ...]]:
+    # Field by field over the whole group with map(): no Python loop per selection, one builder call per object.
+    shape = layouts[0]
+    count, width = fair.shape
+    selections = list(
+        map(
+            _SelectionBuilder,
+            shape.names * count,
+            fair.ravel().tolist(),
+            probabilities.ravel().tolist(),
+            prices.ravel().tolist(),
         )
-    return books
+    )
+    per_market: list[tuple[Selection, ...]] = []
+    for row in range(count):
+        book_selections = selections[row * width : (row + 1) * width]
+        per_market.extend(map(tuple, map(book_selections.__getitem__, shape.slices)))
+    lines = shape.lines * count if one_layout else list(chain.from_iterable(layout.lines for layout in layouts))
+    statuses = list(map(MARKET_STATUSES.__getitem__, status_codes.ravel().tolist()))
+    markets = list(map(_MarketBuilder, shape.types * count, lines, statuses, per_market))
+    size = len(shape.types)
+    return [tuple(markets[row * size : (row + 1) * size]) for row in range(count)]
 
 
 def _apply_overrides(
     layout: _Layout,
-    selections: list[Selection],
+    probabilities: np.ndarray,
+    prices: np.ndarray,
     overrides: Mapping[tuple[str, float | None, str], float],
     offered: np.ndarray,
 ) -> None:
     # Lines come and go in-play: an override for a line not in the current book is skipped, not an error.
+    # The fair probability is kept and the rest of the market is not rebalanced.
     for (market_type, line, name), price in overrides.items():
         index = layout.keys.get((market_type, None if line is None else _line_value(float(line)), name))
         if index is None or not offered[index]:
             continue
-        fair = selections[index].fair_probability
-        selections[index] = _selection(name, fair, 1.0 / float(price), float(price))
+        probabilities[index] = 1.0 / float(price)
+        prices[index] = float(price)
 
 
 def price_fixtures(requests: Sequence[PricingRequest]) -> list[tuple[Market, ...]]:
@@ -692,34 +830,36 @@ def price_fixtures(requests: Sequence[PricingRequest]) -> list[tuple[Market, ...
     PricingInputError
         If any request is invalid; the message names the field.
     """
-    prepared = [_prepare(request) for request in requests]
-    if not prepared:
+    if not requests:
         return []
-    features, main_total, main_handicap = _feature_rows(prepared)
+    batch = _batch(requests)
+    count = len(requests)
+    matrices = dixon_coles_matrices(batch.remaining_home, batch.remaining_away, batch.rho)
+    features = matrices.reshape(count, _N * _N) @ _FEATURE_WEIGHTS
+    main_total, main_handicap = _main_line_indices(features)
     groups: dict[tuple, list[int]] = {}
     layouts: list[_Layout] = []
-    for index, (item, total_index, handicap_index) in enumerate(
-        zip(prepared, main_total.tolist(), main_handicap.tolist(), strict=True)
+    for index, (home_score, away_score, total_index, handicap_index, method, ladder) in enumerate(
+        zip(batch.home_scores, batch.away_scores, main_total, main_handicap, batch.methods, batch.ladders, strict=True)
     ):
-        goals = item.home_score + item.away_score
-        main_total_line = goals + total_index + 0.5
+        main_total_line = home_score + away_score + total_index + 0.5
         # Threshold x on the remaining difference corresponds to the home line -x - current difference.
-        main_handicap_line = -float(_HANDICAP_GRID[handicap_index]) - (item.home_score - item.away_score)
-        layouts.append(_layout(item.home_score, item.away_score, main_total_line, main_handicap_line))
+        main_handicap_line = -_HANDICAP_THRESHOLDS[handicap_index] - (home_score - away_score)
+        layouts.append(_layout(home_score, away_score, main_total_line, main_handicap_line))
         # The score fixes the book's structure except that a main total line of goals + 0.5 drops the quarter and
         # whole lines below it; fixtures sharing a structure are priced in one vectorised pass.
-        key = (item.home_score, item.away_score, total_index == 0, item.method, id(item.ladder))
+        key = (home_score, away_score, total_index == 0, method, id(ladder))
         groups.setdefault(key, []).append(index)
-    books: list[tuple[Market, ...] | None] = [None] * len(prepared)
+    books: list[tuple[Market, ...] | None] = [None] * count
     # A batch allocates ~130 objects per fixture, none of them cyclic: letting the cyclic collector rescan the
     # growing heap during that burst costs more than the pricing itself.
     collector_was_enabled = gc.isenabled()
     gc.disable()
     try:
         for indices in groups.values():
-            group = [prepared[i] for i in indices]
-            rows = features if len(indices) == len(prepared) else features[indices]
-            for index, book in zip(indices, _price_group([layouts[i] for i in indices], group, rows), strict=True):
+            rows = features if len(indices) == count else features[indices]
+            group_layouts = [layouts[i] for i in indices]
+            for index, book in zip(indices, _price_group(group_layouts, indices, batch, rows), strict=True):
                 books[index] = book
     finally:
         if collector_was_enabled:

@@ -154,6 +154,39 @@ def remaining_share(phase: str, minute: float, stoppage_minutes: float) -> float
     return (cumulative_goal_rate(end) - cumulative_goal_rate(minute)) / _WHOLE_MATCH_RATE
 
 
+def remaining_shares(phases: np.ndarray, minutes: np.ndarray, stoppage_minutes: np.ndarray) -> np.ndarray:
+    """:func:`remaining_share` for many fixtures at once, with the same floating-point operations.
+
+    Parameters
+    ----------
+    phases : ndarray of int
+        Index of each fixture's phase in :data:`PHASES`.
+    minutes, stoppage_minutes : ndarray of float
+        Match clock and announced second-half added time, as for :func:`remaining_share`.
+
+    Returns
+    -------
+    ndarray
+        Share of the pre-match goal expectation still to come, bit for bit equal to :func:`remaining_share`.
+    """
+    in_play, half_time, full_time = (phases == PHASES.index(name) for name in ("in_play", "half_time", "full_time"))
+    minutes = np.where(half_time, HALF_TIME_MINUTE, minutes)
+    added = np.where(stoppage_minutes > 0, stoppage_minutes, DEFAULT_EXPECTED_STOPPAGE_MINUTES)
+    end = REGULATION_MINUTES + added
+    shares = (_cumulative_goal_rates(end) - _cumulative_goal_rates(minutes)) / _WHOLE_MATCH_RATE
+    overtime = in_play & (minutes > end - MIN_REMAINING_MINUTES_IN_PLAY)
+    shares = np.where(overtime, (1.0 + GOAL_RATE_RISE) * MIN_REMAINING_MINUTES_IN_PLAY / _WHOLE_MATCH_RATE, shares)
+    return np.where(full_time, 0.0, shares)
+
+
+def _cumulative_goal_rates(minutes: np.ndarray) -> np.ndarray:
+    # cumulative_goal_rate term by term, in the same order, so each element matches the scalar function exactly.
+    regulation = minutes + GOAL_RATE_RISE * minutes * minutes / (2.0 * REGULATION_MINUTES)
+    at_ninety = REGULATION_MINUTES * (1.0 + GOAL_RATE_RISE / 2.0)
+    added_time = at_ninety + (1.0 + GOAL_RATE_RISE) * (minutes - REGULATION_MINUTES)
+    return np.where(minutes <= REGULATION_MINUTES, regulation, added_time)
+
+
 def poisson_pmfs(means: np.ndarray, size: int = MATRIX_SIZE) -> np.ndarray:
     """Poisson probabilities of 0..size-2 goals, the last column holding "size-1 or more".
 
