@@ -8,11 +8,14 @@ from lambdas.pricing.engine import (
     MARKET_STATUSES,
     MARKET_TYPES,
     NOT_OFFERED_PRICE,
+    BatchBook,
+    BookGroup,
     Market,
     PricingRequest,
     Selection,
     price_fixture,
     price_fixtures,
+    price_fixtures_arrays,
 )
 from lambdas.pricing.margins import (
     DEFAULT_MARGIN_METHOD,
@@ -32,6 +35,8 @@ from lambdas.pricing.model import (
 from lambdas.pricing.odds import dixon_coles_from_odds, goal_expectations_from_odds
 
 __all__ = [
+    "BatchBook",
+    "BookGroup",
     "DEFAULT_MARGINS",
     "DEFAULT_MARGIN_METHOD",
     "DEFAULT_PRICE_LADDER",
@@ -52,6 +57,7 @@ __all__ = [
     "goal_expectations_from_supremacy",
     "price_fixture",
     "price_fixtures",
+    "price_fixtures_arrays",
     "remove_margin",
     "score_matrix",
 ]

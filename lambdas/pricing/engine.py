@@ -262,6 +262,7 @@ class _Layout:
     type_codes: np.ndarray
     settled: np.ndarray
     keys: dict[tuple[str, float | None, str], int]
+    line_values: np.ndarray  # lines as floats, NaN for markets without one (the array API's view of ``lines``)
 
 
 def _line_value(value: float) -> float:
@@ -444,12 +445,14 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
         type_codes=np.array(codes, dtype=np.intp),
         settled=np.array(settled),
         keys=keys,
+        line_values=np.array([np.nan if line is None else line for line in lines]),
     )
 
 
 # Candidate handicap thresholds on the remaining goal difference, in quarter steps, to find the main line.
 _HANDICAP_GRID = np.arange(-24, 25) / 4.0
 _GRID_COLUMNS = np.array([_over_columns(_DIFF_GE, _DIFF_LE, _DIFF_RANGE, x) for x in _HANDICAP_GRID], dtype=np.intp)
+_GRID_GATHER = np.ascontiguousarray(_GRID_COLUMNS.T)  # (4, candidates): win, win, lose, lose columns
 _HANDICAP_THRESHOLDS = _HANDICAP_GRID.tolist()
 _TOTAL_MAIN_CANDIDATES = 10  # half lines goals+0.5 .. goals+9.5
 _DEFAULT_MARGIN_ROW = np.array([DEFAULT_MARGINS[t] for t in MARKET_TYPES])
@@ -704,16 +707,51 @@ def _main_line_indices(features: np.ndarray) -> tuple[list[int], list[int]]:
     over = features[:, first_over : first_over + _TOTAL_MAIN_CANDIDATES]
     main_total = np.abs(over - 0.5).argmin(axis=1)
     # Main handicap: the quarter-step line whose home side is nearest evens.
-    win = 0.5 * (features[:, _GRID_COLUMNS[:, 0]] + features[:, _GRID_COLUMNS[:, 1]])
-    lose = 0.5 * (features[:, _GRID_COLUMNS[:, 2]] + features[:, _GRID_COLUMNS[:, 3]])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        home_side = np.where(win + lose > 0, win / (win + lose), 0.5)
+    # One gather for all four stake columns of every candidate line (a few numpy calls fewer per book).
+    stakes = features[:, _GRID_GATHER]  # (fixtures, 4, candidates)
+    win = 0.5 * (stakes[:, 0] + stakes[:, 1])
+    lose = 0.5 * (stakes[:, 2] + stakes[:, 3])
+    stake = win + lose
+    home_side = np.divide(win, stake, out=np.full_like(win, 0.5), where=stake > 0)
     main_handicap = np.abs(home_side - 0.5).argmin(axis=1)
     return main_total.tolist(), main_handicap.tolist()
 
 
-def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, features: np.ndarray) -> list[tuple]:
-    """Price fixtures whose books share one structure (same markets and selection counts, lines may differ)."""
+@dataclass(frozen=True, slots=True)
+class BookGroup:
+    """Fixtures of a batch whose books share one structure: the same markets and selections in the same order.
+
+    Lines can differ between the fixtures of a group (main total and handicap lines move with the prices), so they
+    are an array; everything else about the structure is shared.
+    """
+
+    fixture_indices: np.ndarray  # (fixtures,) positions of these fixtures in the request sequence
+    market_types: tuple[str, ...]  # (markets,)
+    market_starts: np.ndarray  # (markets,) first selection column of each market
+    selection_names: tuple[str, ...]  # (selections,)
+    lines: np.ndarray  # (fixtures, markets) line of each market, NaN for markets without a line
+    statuses: np.ndarray  # (fixtures, markets) index into MARKET_STATUSES
+    fair_probabilities: np.ndarray  # (fixtures, selections)
+    probabilities: np.ndarray  # (fixtures, selections) offered probability, 1 / price (1.0 when not offered)
+    prices: np.ndarray  # (fixtures, selections) ladder price (1.0 when not offered)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchBook:
+    """Every fixture's book of a batch as numpy arrays, one :class:`BookGroup` per book structure.
+
+    The same numbers as :func:`price_fixtures`, without building ~130 objects per fixture.
+    """
+
+    fixture_count: int
+    groups: tuple[BookGroup, ...]
+
+
+def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, features: np.ndarray) -> tuple:
+    """Price fixtures whose books share one structure (same markets and selection counts, lines may differ).
+
+    Returns ``(one_layout, fair, probabilities, prices, status_codes)`` as arrays, one row per fixture.
+    """
     shape = layouts[0]
     count = len(indices)
     distinct = list({id(layout): layout for layout in layouts}.values())
@@ -730,11 +768,12 @@ def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, feat
     win = 0.5 * (gathered[:, 0] + gathered[:, 1])
     lose = 0.5 * (gathered[:, 2] + gathered[:, 3])
     stake = win + lose
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fair = np.where(stake > 0, win / stake, 0.5)
+    # where= skips the 0 / 0 of a fully pushed stake (no warning, so no errstate context to enter); it stays 0.5.
+    fair = np.divide(win, stake, out=np.full_like(win, 0.5), where=stake > 0)
     # A market is closed once one of its selections can no longer lose: there is nothing left to price.
     closed = np.add.reduceat((lose <= 0.0) & (win > 0.0), shape.starts, axis=1) > 0
-    settled = settled | batch.full_time[indices, None]
+    if batch.full_time.any():
+        settled = settled | batch.full_time[indices, None]
     offered_mask = ~(closed | settled)
 
     overrounds = np.where(offered_mask, batch.margin_rows[indices][:, shape.type_codes], 0.0)
@@ -744,9 +783,10 @@ def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, feat
     )
     targets = shape.fair_sums * (1.0 + overrounds)
     probabilities, prices = round_to_ladder(offered, shape.starts, shape.columns, targets, ladder)
-    selection_offered = offered_mask[:, shape.columns]
-    probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
-    prices = np.where(selection_offered, prices, NOT_OFFERED_PRICE)
+    if not offered_mask.all():
+        selection_offered = offered_mask[:, shape.columns]
+        probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
+        prices = np.where(selection_offered, prices, NOT_OFFERED_PRICE)
 
     status_codes = np.where(settled, _STATUS_SETTLED, np.where(closed, _STATUS_CLOSED, _STATUS_OPEN))
     for row, index in enumerate(indices):
@@ -759,8 +799,9 @@ def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, feat
             )
         if request.price_overrides:
             overrides = request.price_overrides
-            _apply_overrides(layouts[row], probabilities[row], prices[row], overrides, selection_offered[row])
-    return _build_books(layouts, len(distinct) == 1, fair, probabilities, prices, status_codes)
+            selection_offered = offered_mask[row, shape.columns]
+            _apply_overrides(layouts[row], probabilities[row], prices[row], overrides, selection_offered)
+    return len(distinct) == 1, fair, probabilities, prices, status_codes
 
 
 def _build_books(
@@ -811,6 +852,80 @@ def _apply_overrides(
         prices[index] = float(price)
 
 
+def _price_batch(requests: Sequence[PricingRequest]) -> list[tuple[list[int], list[_Layout], tuple]]:
+    """Validate and price a batch: per book structure, the fixtures' indices, layouts and priced arrays."""
+    batch = _batch(requests)
+    count = len(requests)
+    matrices = dixon_coles_matrices(batch.remaining_home, batch.remaining_away, batch.rho)
+    features = matrices.reshape(count, _N * _N) @ _FEATURE_WEIGHTS
+    main_total, main_handicap = _main_line_indices(features)
+    groups: dict[tuple, list[int]] = {}
+    layouts: list[_Layout] = []
+    for index, (home_score, away_score, total_index, handicap_index, method, ladder) in enumerate(
+        zip(batch.home_scores, batch.away_scores, main_total, main_handicap, batch.methods, batch.ladders, strict=True)
+    ):
+        main_total_line = home_score + away_score + total_index + 0.5
+        # Threshold x on the remaining difference corresponds to the home line -x - current difference.
+        main_handicap_line = -_HANDICAP_THRESHOLDS[handicap_index] - (home_score - away_score)
+        layouts.append(_layout(home_score, away_score, main_total_line, main_handicap_line))
+        # The score fixes the book's structure except that a main total line of goals + 0.5 drops the quarter and
+        # whole lines below it; fixtures sharing a structure are priced in one vectorised pass.
+        key = (home_score, away_score, total_index == 0, method, id(ladder))
+        groups.setdefault(key, []).append(index)
+    priced = []
+    for indices in groups.values():
+        rows = features if len(indices) == count else features[indices]
+        group_layouts = [layouts[i] for i in indices]
+        priced.append((indices, group_layouts, _price_group(group_layouts, indices, batch, rows)))
+    return priced
+
+
+def price_fixtures_arrays(requests: Sequence[PricingRequest]) -> BatchBook:
+    """Price the full book of many fixtures at once and return the numbers as arrays, not objects.
+
+    The same validation, probabilities, prices and statuses as :func:`price_fixtures` (which builds its objects
+    from these arrays); use it when the consumer works with arrays, e.g. to publish a whole batch.
+
+    Parameters
+    ----------
+    requests : sequence of PricingRequest
+        One request per fixture.
+
+    Returns
+    -------
+    BatchBook
+        One :class:`BookGroup` per book structure; ``group.fixture_indices`` maps its rows back to ``requests``.
+
+    Raises
+    ------
+    PricingInputError
+        If any request is invalid; the message names the field.
+    """
+    if not requests:
+        return BatchBook(fixture_count=0, groups=())
+    groups = []
+    for indices, layouts, (one_layout, fair, probabilities, prices, status_codes) in _price_batch(requests):
+        shape = layouts[0]
+        if one_layout:
+            lines = np.broadcast_to(shape.line_values, (len(indices), shape.line_values.size))
+        else:
+            lines = np.stack([layout.line_values for layout in layouts])
+        groups.append(
+            BookGroup(
+                fixture_indices=np.array(indices, dtype=np.intp),
+                market_types=shape.types,
+                market_starts=shape.starts,
+                selection_names=shape.names,
+                lines=lines,
+                statuses=status_codes,
+                fair_probabilities=fair,
+                probabilities=probabilities,
+                prices=prices,
+            )
+        )
+    return BatchBook(fixture_count=len(requests), groups=tuple(groups))
+
+
 def price_fixtures(requests: Sequence[PricingRequest]) -> list[tuple[Market, ...]]:
     """Price the full book of many fixtures at once.
 
@@ -832,34 +947,15 @@ def price_fixtures(requests: Sequence[PricingRequest]) -> list[tuple[Market, ...
     """
     if not requests:
         return []
-    batch = _batch(requests)
-    count = len(requests)
-    matrices = dixon_coles_matrices(batch.remaining_home, batch.remaining_away, batch.rho)
-    features = matrices.reshape(count, _N * _N) @ _FEATURE_WEIGHTS
-    main_total, main_handicap = _main_line_indices(features)
-    groups: dict[tuple, list[int]] = {}
-    layouts: list[_Layout] = []
-    for index, (home_score, away_score, total_index, handicap_index, method, ladder) in enumerate(
-        zip(batch.home_scores, batch.away_scores, main_total, main_handicap, batch.methods, batch.ladders, strict=True)
-    ):
-        main_total_line = home_score + away_score + total_index + 0.5
-        # Threshold x on the remaining difference corresponds to the home line -x - current difference.
-        main_handicap_line = -_HANDICAP_THRESHOLDS[handicap_index] - (home_score - away_score)
-        layouts.append(_layout(home_score, away_score, main_total_line, main_handicap_line))
-        # The score fixes the book's structure except that a main total line of goals + 0.5 drops the quarter and
-        # whole lines below it; fixtures sharing a structure are priced in one vectorised pass.
-        key = (home_score, away_score, total_index == 0, method, id(ladder))
-        groups.setdefault(key, []).append(index)
-    books: list[tuple[Market, ...] | None] = [None] * count
+    priced = _price_batch(requests)
+    books: list[tuple[Market, ...] | None] = [None] * len(requests)
     # A batch allocates ~130 objects per fixture, none of them cyclic: letting the cyclic collector rescan the
     # growing heap during that burst costs more than the pricing itself.
     collector_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for indices in groups.values():
-            rows = features if len(indices) == count else features[indices]
-            group_layouts = [layouts[i] for i in indices]
-            for index, book in zip(indices, _price_group(group_layouts, indices, batch, rows), strict=True):
+        for indices, layouts, arrays in priced:
+            for index, book in zip(indices, _build_books(layouts, *arrays), strict=True):
                 books[index] = book
     finally:
         if collector_was_enabled:
