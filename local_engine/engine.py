@@ -272,6 +272,31 @@ class LocalEngine:
             self._queues[key or "<no fixture>"].append((event, on_done))
             self._work.notify()
 
+    def function_name(self, logical_id_part: str) -> str:
+        assert self.app is not None
+        return self.app.one("AWS::Lambda::Function", logical_id_part).ref
+
+    def inject_lambda_faults(self, logical_id_part: str, *, throttles: int = 0, crashes: int = 0) -> None:
+        """Make the next invocations of a function fail: throttled by the service, or crashing in the handler."""
+        assert self.runtime is not None
+        self.runtime.inject(self.function_name(logical_id_part), throttles=throttles, crashes=crashes)
+
+    def quarantine_unparseable(self, line: str) -> None:
+        """A feed line that is not JSON never reaches the workflow (the ingest API answers 400); it is kept
+        on the quarantine queue all the same, with the reason, so the accounting still covers it."""
+        try:
+            json.loads(line)
+            detail = "not a JSON object"
+        except json.JSONDecodeError as error:
+            detail = f"not JSON ({error.msg} at character {error.pos})"
+        body = {"error": "MalformedEvent", "cause": f"event: {detail}", "execution_name": None, "event": line}
+        self.client("sqs").send_message(QueueUrl=self.queue_url("QuarantinedEvents"), MessageBody=json.dumps(body))
+        with self._work:
+            self.accounting.events += 1
+            self.accounting.outcomes["quarantined"] += 1
+            self.accounting.final_states["RejectedAtIngest"] += 1
+            self.accounting.quarantine_reasons["MalformedEvent"] += 1
+
     def run(self, event: Any) -> Outcome:
         """Run one event to completion and return its outcome (for tests and the trace command)."""
         done = threading.Event()
@@ -452,6 +477,12 @@ class LocalEngine:
             spec = runtime.function_for(function.function_name)
             if spec is None:
                 return original_invoke(function, event)
+            if runtime.take_throttle(spec):
+                from moto.core.exceptions import JsonRESTError
+
+                error = JsonRESTError("TooManyRequestsException", f"Rate exceeded (injected) for {spec.name}")
+                error.code = 429
+                raise error
             payload = json.loads(event) if isinstance(event, str | bytes) else event
             invocation = runtime.invoke(spec, payload)
             return invocation.payload, invocation.errored, ""

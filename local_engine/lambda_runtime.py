@@ -61,7 +61,20 @@ class Invocation:
     payload: str  # the response, or Lambda's error document
 
 
-FaultInjector = Callable[[str], None]  # called with the function name before the handler; may raise or sleep
+class InjectedCrash(RuntimeError):
+    """The function failed (an injected fault): Lambda returns an error document."""
+
+
+@dataclass
+class InjectedFaults:
+    """Faults to inject into the next invocations of one function.
+
+    ``throttles``: the Invoke API answers 429 TooManyRequestsException (the service failed, not the function);
+    ``crashes``: the handler raises (the function failed). Each injected fault is used once.
+    """
+
+    throttles: int = 0
+    crashes: int = 0
 
 
 @dataclass
@@ -72,7 +85,7 @@ class LambdaRuntime:
     log_stream: IO[str]
     functions: dict[str, LocalFunctionSpec] = field(default_factory=dict)
     async_configs: dict[str, AsyncInvokeConfig] = field(default_factory=dict)
-    fault_injector: FaultInjector | None = None
+    faults: dict[str, InjectedFaults] = field(default_factory=dict)  # by function name
     async_retry_delay_seconds: float = 0.05  # Lambda waits about a minute, then two; locally, a moment
     invocations: list[Invocation] = field(default_factory=list)
     async_failures: list[dict[str, Any]] = field(default_factory=list)
@@ -100,8 +113,7 @@ class LambdaRuntime:
         with self._lock, self._environment(function), contextlib.redirect_stdout(self.log_stream):
             started = time.perf_counter()
             try:
-                if self.fault_injector is not None:
-                    self.fault_injector(function.name)
+                self._maybe_crash(function)
                 handler = _load_handler(function.handler)
                 context = LocalLambdaContext(
                     function_name=function.name,
@@ -124,6 +136,24 @@ class LambdaRuntime:
         invocation = Invocation(function.name, request_id, started, duration_ms, errored, payload)
         self.invocations.append(invocation)
         return invocation
+
+    def inject(self, function_name: str, *, throttles: int = 0, crashes: int = 0) -> None:
+        faults = self.faults.setdefault(function_name, InjectedFaults())
+        faults.throttles += throttles
+        faults.crashes += crashes
+
+    def take_throttle(self, function: LocalFunctionSpec) -> bool:
+        faults = self.faults.get(function.name)
+        if faults is None or faults.throttles <= 0:
+            return False
+        faults.throttles -= 1
+        return True
+
+    def _maybe_crash(self, function: LocalFunctionSpec) -> None:
+        faults = self.faults.get(function.name)
+        if faults is not None and faults.crashes > 0:
+            faults.crashes -= 1
+            raise InjectedCrash(f"injected fault in {function.name}")
 
     @contextlib.contextmanager
     def _environment(self, function: LocalFunctionSpec) -> Iterator[None]:

@@ -25,7 +25,7 @@ class UnsupportedResourceType(CloudAssemblyError):
 
 # Types that exist in the templates but have no local counterpart, and why that is safe.
 NOT_NEEDED_LOCALLY: dict[str, str] = {
-    "AWS::CDK::Metadata": "CDK's usage metadata",
+    "AWS::CDK::Metadata": "CDK's version reporting; nothing runs on it",
     "AWS::IAM::Policy": "moto does not enforce IAM; the infrastructure tests check every policy",
     "AWS::SQS::QueuePolicy": "moto does not enforce resource policies; the infrastructure tests check them",
     "AWS::SNS::TopicPolicy": "moto does not enforce resource policies; the infrastructure tests check them",

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.synth import SynthesizedApp
 
 
 @dataclass(frozen=True)
@@ -50,3 +55,18 @@ def reset_powertools_metrics() -> None:
 
     metrics.clear_metrics()
     metrics.clear_default_dimensions()
+
+
+@pytest.fixture(scope="session")
+def dev_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedApp]:
+    """The dev stage synthesized once per test run (CDK is imported only by the tiers that need it)."""
+    from tests.synth import synthesize
+
+    yield synthesize(tmp_path_factory.mktemp("cdk.out.dev"), "dev")
+
+
+@pytest.fixture(scope="session")
+def prod_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedApp]:
+    from tests.synth import synthesize
+
+    yield synthesize(tmp_path_factory.mktemp("cdk.out.prod"), "prod")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from stacks.constants import STATE_MACHINES_DIR
-from tests.infrastructure.conftest import SynthesizedApp
+from tests.synth import SynthesizedApp
 
 DEFINITIONS = sorted(STATE_MACHINES_DIR.glob("*.asl.json"))
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")

@@ -11,7 +11,7 @@ from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from tests.infrastructure.conftest import SynthesizedApp
+from tests.synth import SynthesizedApp
 
 
 def _violations(outdir: Path) -> list[dict[str, Any]]:

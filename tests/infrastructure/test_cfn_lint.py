@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cfnlint.api import ManualArgs, lint
 
-from tests.infrastructure.conftest import SynthesizedApp
+from tests.synth import SynthesizedApp
 
 # W3005 (a DependsOn that a Ref/GetAtt already implies) is how CDK wires roles before the resources
 # that use them; it is a style warning about CDK's output, not about this app.

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from stacks.constants import IOT_PRICE_TOPIC_PREFIX
-from tests.infrastructure.conftest import SynthesizedApp
+from tests.synth import SynthesizedApp
 
 
 def _statements(policy_resource: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.infrastructure.conftest import SynthesizedApp
+from tests.synth import SynthesizedApp
 
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 _VERSION_LOGICAL_ID = re.compile(r"CurrentVersion[0-9A-F]{8}[0-9a-f]{32}")
@@ -74,7 +74,7 @@ def test_masking_hides_asset_hashes_only(dev_app: SynthesizedApp) -> None:
 
 def test_synth_is_deterministic(dev_app: SynthesizedApp, tmp_path_factory: pytest.TempPathFactory) -> None:
     # Given a second synthesis of the same stage into another folder
-    from tests.infrastructure.conftest import synthesize
+    from tests.synth import synthesize
 
     again = synthesize(tmp_path_factory.mktemp("cdk.out.again"), "dev", nag=False)
 
