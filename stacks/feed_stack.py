@@ -48,3 +48,4 @@ class FeedStack(Stack):
         )
         CfnOutput(self, "QuarantineQueueUrl", value=self.workflow.quarantine.queue_url)
         CfnOutput(self, "IngestUrl", value=self.ingest.api.url_for_path("/feed-events"))
+        CfnOutput(self, "FeedForwarderRoleArn", value=self.ingest.forwarder_role.role_arn)

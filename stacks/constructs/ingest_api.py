@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -149,6 +149,16 @@ class IngestApi(Construct):
                 apigateway.MethodResponse(status_code="503"),
             ],
         )
+        # The identity the on-prem forwarder signs with: it may call this one method and nothing else.
+        # Principals of this account assume it (the forwarder's own credentials, e.g. IAM Roles Anywhere).
+        self.forwarder_role = iam.Role(
+            self,
+            "FeedForwarderRole",
+            assumed_by=iam.AccountRootPrincipal(),
+            description="Assumed by the on-prem feed forwarder: POST /v1/feed-events only",
+            max_session_duration=Duration.hours(1),
+        )
+        self.post_feed_event.grant_execute(self.forwarder_role)
         acknowledge(
             self.api,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",

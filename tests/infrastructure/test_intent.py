@@ -285,3 +285,19 @@ def test_templates_name_no_account_or_region(dev_app: SynthesizedApp) -> None:
     # Then no concrete account or region was looked up: they stay pseudo parameters
     assert "123456789012" not in text
     assert not any(region in text for region in ('"eu-west-1"', '"us-east-1"', '"eu-west-2"'))
+
+
+def test_the_forwarder_role_may_only_post_feed_events(dev_app: SynthesizedApp) -> None:
+    # Given the role the on-prem forwarder assumes
+    (role_id,) = [rid for rid in dev_app.resources("AWS::IAM::Role") if rid.startswith("IngestApiFeedForwarderRole")]
+    statements = [
+        st
+        for pid, policy in dev_app.resources("AWS::IAM::Policy").items()
+        if any(ref.get("Ref") == role_id for ref in policy["Properties"]["Roles"])
+        for st in _statements(policy)
+    ]
+
+    # Then its only permission is execute-api:Invoke on POST /feed-events
+    assert [st["Action"] for st in statements] == ["execute-api:Invoke"]
+    resource = _flatten(statements[0]["Resource"])
+    assert "/POST/feed-events" in resource and resource.count("execute-api") == 1
