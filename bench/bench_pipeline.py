@@ -142,12 +142,18 @@ def main() -> int:
     out.write_text(json.dumps(results, indent=2) + "\n")
     breakdown = timed["breakdown_median_ms"]
     print("| measure | result | goal |\n|---|---|---|")
-    print(f"| throughput, {flow['events']} events, {args.fixtures} fixtures at once | "
-          f"{flow['events_per_second']} events/s | >= {GOAL_EVENTS_PER_SECOND} events/s |")
-    print(f"| latency feed in -> MQTT out, median (p90) of {timed['events']} | {timed['median_ms']} ms "
-          f"({timed['p90_ms']} ms) | <= {GOAL_MEDIAN_LATENCY_MS} ms |")
-    print(f"| of which: ASL interpreter / handlers / moto services (medians) | {breakdown['asl_interpreter']} / "
-          f"{breakdown['handlers']} / {breakdown['moto_services']} ms | |")
+    print(
+        f"| throughput, {flow['events']} events, {args.fixtures} fixtures at once | "
+        f"{flow['events_per_second']} events/s | >= {GOAL_EVENTS_PER_SECOND} events/s |"
+    )
+    print(
+        f"| latency feed in -> MQTT out, median (p90) of {timed['events']} | {timed['median_ms']} ms "
+        f"({timed['p90_ms']} ms) | <= {GOAL_MEDIAN_LATENCY_MS} ms |"
+    )
+    print(
+        f"| of which: ASL interpreter / handlers / moto services (medians) | {breakdown['asl_interpreter']} / "
+        f"{breakdown['handlers']} / {breakdown['moto_services']} ms | |"
+    )
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0
 
