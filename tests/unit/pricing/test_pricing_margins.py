@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from lambdas.pricing import DEFAULT_PRICE_LADDER, PricingInputError, apply_margin, remove_margin
-from lambdas.pricing.margins import ladder_array, round_to_ladder
+from lambdas.pricing.margins import _power, _power_margin, ladder_array, round_to_ladder
 
 METHODS = ["power", "shin", "multiplicative"]
 
@@ -110,3 +110,58 @@ def test_invalid_margin_inputs_name_the_field(call, field: str) -> None:
         call()
     # Then the error names the field
     assert caught.value.field == field
+
+
+# The adding-margin power solve (_power_margin): several markets side by side, as the book lays them out.
+_SOLVER_STARTS = np.array([0, 2, 4, 7, 9])
+_SOLVER_COLUMNS = np.array([0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4])
+
+
+def _solver_book(second_two_way: tuple[float, float]) -> np.ndarray:
+    # balanced two-way, a chosen two-way, a three-way, a tied two-way and a lopsided two-way
+    return np.array([[0.5, 0.5, *second_two_way, 0.6, 0.3, 0.1, 0.5, 0.5, 0.98, 0.02]])
+
+
+@pytest.mark.parametrize("second_two_way", [(0.999, 0.001), (0.3, 0.7), (1e-9, 1 - 1e-9)])
+@pytest.mark.parametrize("overround", [0.0, 0.04, 0.2, 0.5])
+@pytest.mark.parametrize("tolerance", [1e-9, 1e-13])
+def test_power_margin_hits_every_target_from_above_and_returns_its_powered_values(
+    second_two_way: tuple[float, float], overround: float, tolerance: float
+) -> None:
+    # Given balanced, tied, three-way and lopsided markets with one target booksum
+    q = _solver_book(second_two_way)
+    booksum = np.full((1, 5), 1.0 + overround)
+    # When the exponents are solved
+    exponents, powered = _power_margin(q, booksum, _SOLVER_STARTS, _SOLVER_COLUMNS, tolerance)
+    # Then each market's booksum is at or above target and within the tolerance of it
+    booksums = np.add.reduceat(powered, _SOLVER_STARTS, axis=1)
+    assert (booksums >= booksum - 1e-15).all()
+    assert (booksums - booksum <= tolerance).all()
+    # And the powered values are q ** k with exponents in (0, 1], exactly 1 without margin
+    np.testing.assert_allclose(powered, q ** exponents[:, _SOLVER_COLUMNS], rtol=1e-12)
+    assert ((exponents > 0) & (exponents <= 1)).all()
+    if overround == 0.0:
+        assert (exponents == 1.0).all()
+
+
+def test_power_margin_agrees_with_the_plain_newton_loop() -> None:
+    # Given random markets and margins, several fixtures at once
+    generator = np.random.default_rng(3)
+    q = generator.dirichlet(np.full(11, 0.3), size=6)[:, :11]
+    q = q / np.add.reduceat(q, _SOLVER_STARTS, axis=1)[:, _SOLVER_COLUMNS]
+    booksum = 1.0 + generator.uniform(0.0, 0.5, size=(6, 5))
+    # When both the fast solve and the one-exponent Newton loop solve them tightly
+    fast, _ = _power_margin(q, booksum, _SOLVER_STARTS, _SOLVER_COLUMNS, 1e-13)
+    plain = _power(q, booksum, _SOLVER_STARTS, _SOLVER_COLUMNS, 1.0, 1e-13)
+    # Then they find the same exponents
+    np.testing.assert_allclose(fast, plain, rtol=1e-10)
+
+
+def test_power_margin_leaves_an_impossible_selection_at_zero() -> None:
+    # Given a three-way market with an impossible selection
+    q = np.array([[0.7, 0.3, 0.0]])
+    # When a 5 % margin is applied
+    _, powered = _power_margin(q, np.array([[1.05]]), np.array([0]), np.zeros(3, dtype=np.intp), 1e-13)
+    # Then it stays exactly 0 and the others carry the margin
+    assert powered[0, 2] == 0.0
+    assert powered.sum() == pytest.approx(1.05, abs=1e-13)
