@@ -30,6 +30,7 @@ from lambdas.pricing.margins import (
     DEFAULT_PRICE_LADDER,
     MARGIN_METHODS,
     PRICING_BOOKSUM_TOLERANCE,
+    _apply_normalised,
     check_margin_method,
     check_overround,
     ladder_array,
@@ -53,6 +54,7 @@ from lambdas.pricing.model import (
     check_goal_expectation,
     check_rho,
     dixon_coles_matrices,
+    dixon_coles_matrix,
     remaining_share,
     remaining_shares,
     rho_bounds,
@@ -263,6 +265,14 @@ class _Layout:
     settled: np.ndarray
     keys: dict[tuple[str, float | None, str], int]
     line_values: np.ndarray  # lines as floats, NaN for markets without one (the array API's view of ``lines``)
+    # Single-fixture fast path (price_fixture): everything here depends only on the book's structure.
+    scale: np.ndarray  # (selections,) fair_sums[columns], the normalisation of offered_probabilities
+    settled_any: bool
+    open_statuses: tuple[str, ...]  # every market open
+    default_overrounds: np.ndarray  # (1, markets) the house margins when every market is offered
+    default_booksums: np.ndarray  # (1, markets) 1 + default_overrounds
+    default_targets: np.ndarray  # (1, markets) fair_sums * (1 + default_overrounds)
+    half: np.ndarray  # (1, selections) of 0.5: the fair probability of a fully pushed stake
 
 
 def _line_value(value: float) -> float:
@@ -432,20 +442,36 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
             cols.append(selection_columns)
     gathered = np.array(cols, dtype=np.intp)
     keys = {(types[m], lines[m], names[s]): s for m, (first, end) in enumerate(bounds) for s in range(first, end)}
+    fair_sum_array = np.array(fair_sums)
+    column_array, code_array = np.array(columns, dtype=np.intp), np.array(codes, dtype=np.intp)
+    # The same expressions as _price_group with every market offered and the default margin row; read-only because
+    # every single-fixture book shares them.
+    default_overrounds = _DEFAULT_MARGIN_ROW[None, :][:, code_array]
+    default_booksums = 1.0 + default_overrounds
+    default_targets = fair_sum_array * (1.0 + default_overrounds)
+    for array in (default_overrounds, default_booksums, default_targets):
+        array.flags.writeable = False
     return _Layout(
         types=tuple(types),
         lines=tuple(lines),
         names=tuple(names),
         bounds=tuple(bounds),
         starts=np.array(starts, dtype=np.intp),
-        columns=np.array(columns, dtype=np.intp),
+        columns=column_array,
         gather=np.ascontiguousarray(gathered.T),
         slices=tuple(slice(first, end) for first, end in bounds),
-        fair_sums=np.array(fair_sums),
-        type_codes=np.array(codes, dtype=np.intp),
+        fair_sums=fair_sum_array,
+        type_codes=code_array,
         settled=np.array(settled),
         keys=keys,
         line_values=np.array([np.nan if line is None else line for line in lines]),
+        scale=fair_sum_array[column_array],
+        settled_any=any(settled),
+        open_statuses=(MARKET_STATUSES[_STATUS_OPEN],) * len(types),
+        default_overrounds=default_overrounds,
+        default_booksums=default_booksums,
+        default_targets=default_targets,
+        half=np.full((1, len(names)), 0.5),
     )
 
 
@@ -512,7 +538,65 @@ def _check_trader_settings(request: PricingRequest) -> np.ndarray | None:
     return margin_row
 
 
-def _prepare(request: PricingRequest) -> _Prepared:
+_PLAIN_REAL_TYPES = frozenset({float, int})
+
+
+def _plain_state(request: object) -> tuple | None:
+    """The validated numbers of a request whose numeric fields are all plain, in range and consistent, else None.
+
+    Accepts exactly the requests (and returns exactly the values) that :func:`_checked_state` accepts when every
+    real field is a plain ``float``/``int`` and every count a plain ``int``; anything else returns None so that the
+    detailed checks run and raise their usual message. Costs a few comparisons instead of ~20 helper calls.
+    """
+    if type(request) is not PricingRequest:
+        return None
+    home, away, rho = request.home_goals, request.away_goals, request.rho
+    minute, stoppage = request.minute, request.stoppage_minutes
+    own, opponent = request.red_card_own_factor, request.red_card_opponent_factor
+    counts = home_score, away_score, home_reds, away_reds = (
+        request.home_score,
+        request.away_score,
+        request.home_red_cards,
+        request.away_red_cards,
+    )
+    phase = request.phase
+    plain = _PLAIN_REAL_TYPES
+    if not (
+        type(home) in plain
+        and type(away) in plain
+        and type(rho) in plain
+        and type(minute) in plain
+        and type(stoppage) in plain
+        and type(own) in plain
+        and type(opponent) in plain
+        and type(home_score) is int
+        and type(away_score) is int
+        and type(home_reds) is int
+        and type(away_reds) is int
+        and MIN_GOAL_EXPECTATION <= home <= MAX_GOAL_EXPECTATION  # NaN and infinities fail the range checks
+        and MIN_GOAL_EXPECTATION <= away <= MAX_GOAL_EXPECTATION
+        and 0.0 <= minute <= MAX_MINUTE
+        and 0.0 <= stoppage <= MAX_STOPPAGE_MINUTES
+        and 0 <= home_score <= MAX_SCORE
+        and 0 <= away_score <= MAX_SCORE
+        and 0 <= home_reds <= MAX_RED_CARDS
+        and 0 <= away_reds <= MAX_RED_CARDS
+        and 0.05 <= own <= 1.0
+        and 1.0 <= opponent <= 3.0
+        and phase in PHASES
+    ):
+        return None
+    home, away = float(home), float(away)
+    lowest, highest = rho_bounds(home, away)
+    if not lowest <= rho <= highest:  # compared before float(): a huge int is left to the detailed checks
+        return None
+    if phase == "pre_match" and (minute or stoppage or any(counts)):
+        return None
+    return home, away, float(rho), phase, float(minute), float(stoppage), *counts, float(own), float(opponent)
+
+
+def _checked_state(request: object) -> tuple:
+    """The numbers of a request, each checked in field order; raises the first problem found."""
     if not isinstance(request, PricingRequest):
         raise PricingInputError("request", f"must be a PricingRequest, got {type(request).__name__}")
     home = check_goal_expectation("home_goals", request.home_goals)
@@ -540,7 +624,31 @@ def _prepare(request: PricingRequest) -> _Prepared:
                 raise PricingInputError(name, f"must be 0 before kick-off (phase pre_match), got {value}")
     own = _check_range("red_card_own_factor", request.red_card_own_factor, 0.05, 1.0)
     opponent = _check_range("red_card_opponent_factor", request.red_card_opponent_factor, 1.0, 3.0)
-    margin_row = _check_trader_settings(request)
+    return home, away, rho, phase, minute, stoppage, home_score, away_score, home_reds, away_reds, own, opponent
+
+
+def _has_plain_trader_settings(request: PricingRequest) -> bool:
+    """True when suspension, margins and overrides are the defaults (nothing for _check_trader_settings to do)."""
+    markets, margins, overrides = request.suspended_market_types, request.margins, request.price_overrides
+    return (
+        request.suspended is False
+        and type(markets) is frozenset
+        and not markets
+        and type(margins) is dict
+        and not margins
+        and type(overrides) is dict
+        and not overrides
+    )
+
+
+def _prepare_values(request: PricingRequest) -> tuple:
+    """Validate one request: ``(remaining home, remaining away, rho, home score, away score, full time, margin row,
+    method, ladder)`` with the margin row None for the default margins."""
+    state = _plain_state(request)
+    if state is None:
+        state = _checked_state(request)
+    home, away, rho, phase, minute, stoppage, home_score, away_score, home_reds, away_reds, own, opponent = state
+    margin_row = None if _has_plain_trader_settings(request) else _check_trader_settings(request)
     method = check_margin_method(request.margin_method)
     ladder = ladder_array(request.price_ladder)
     share = remaining_share(phase, minute, stoppage)
@@ -550,18 +658,11 @@ def _prepare(request: PricingRequest) -> _Prepared:
         # Red cards can lift one side above its pre-match rate; keep every Dixon-Coles factor non-negative.
         lowest, highest = rho_bounds(remaining_home, remaining_away)
         rho = min(max(rho, lowest), highest)
-    return _Prepared(
-        remaining_home,
-        remaining_away,
-        rho,
-        home_score,
-        away_score,
-        phase == "full_time",
-        margin_row,
-        method,
-        ladder,
-        request,
-    )
+    return remaining_home, remaining_away, rho, home_score, away_score, phase == "full_time", margin_row, method, ladder
+
+
+def _prepare(request: PricingRequest) -> _Prepared:
+    return _Prepared(*_prepare_values(request), request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -880,6 +981,117 @@ def _price_batch(requests: Sequence[PricingRequest]) -> list[tuple[list[int], li
     return priced
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# One fixture (price_fixture): the same numbers as the batch pipeline for a batch of one, with the per-call numpy
+# and Python overhead cut: scalar validation with one fast check, the 2x2 Dixon-Coles factors as Python floats,
+# 1-D main-line search, margins/targets cached on the layout when every market is offered, and one book of objects.
+_FIRST_OVER_COLUMN = _column(_TOTAL_GE, _TOTAL_RANGE, 1)
+_HALF_GRID = np.full(_HANDICAP_GRID.size, 0.5)
+
+
+def _main_lines_single(features: np.ndarray) -> tuple[int, int]:
+    """:func:`_main_line_indices` for one fixture's feature row ``(1, features)``: the same values and argmins."""
+    row = features[0]
+    over = row[_FIRST_OVER_COLUMN : _FIRST_OVER_COLUMN + _TOTAL_MAIN_CANDIDATES] - 0.5
+    main_total = int(np.abs(over, out=over).argmin())
+    stakes = row.take(_GRID_GATHER)  # (4, candidates): win, win, lose, lose
+    halves = stakes[0::2] + stakes[1::2]
+    halves *= 0.5  # rows: win, lose
+    win = halves[0]
+    stake = win + halves[1]
+    home_side = np.divide(win, stake, out=_HALF_GRID.copy(), where=stake > 0)
+    home_side -= 0.5
+    return main_total, int(np.abs(home_side, out=home_side).argmin())
+
+
+def _price_single(request: PricingRequest) -> tuple[Market, ...]:
+    """One fixture's book, equal to ``price_fixtures`` on a batch of that one request (see the section comment)."""
+    remaining_home, remaining_away, rho, home_score, away_score, full_time, margin_row, method, ladder = (
+        _prepare_values(request)
+    )
+    features = dixon_coles_matrix(remaining_home, remaining_away, rho).reshape(1, _N * _N) @ _FEATURE_WEIGHTS
+    total_index, handicap_index = _main_lines_single(features)
+    layout = _layout(
+        home_score,
+        away_score,
+        home_score + away_score + total_index + 0.5,
+        -_HANDICAP_THRESHOLDS[handicap_index] - (home_score - away_score),
+    )
+    starts, columns = layout.starts, layout.columns
+    gathered = features[0].take(layout.gather)  # (4, selections): win, win, lose, lose
+    halves = gathered[0::2] + gathered[1::2]
+    halves *= 0.5
+    win, lose = halves[0:1], halves[1:2]
+    stake = win + lose
+    fair = np.divide(win, stake, out=layout.half.copy(), where=stake > 0)
+    can_close = (lose <= 0.0) & (win > 0.0)
+    closing = bool(can_close.any())
+    if not (closing or full_time or layout.settled_any):
+        # Every market offered (the common case): margins and targets depend only on the layout and settings.
+        if margin_row is None:
+            booksums, targets = layout.default_booksums, layout.default_targets
+        else:
+            overrounds = margin_row[None, :][:, layout.type_codes]
+            booksums, targets = 1.0 + overrounds, layout.fair_sums * (1.0 + overrounds)
+        scale = layout.scale
+        normalised = fair / scale
+        offered = _apply_normalised(normalised, booksums, starts, columns, method, PRICING_BOOKSUM_TOLERANCE) * scale
+        probabilities, prices = round_to_ladder(offered, starts, columns, targets, ladder)
+        statuses: Sequence[str] = layout.open_statuses
+        selection_offered = None
+    else:
+        markets = len(layout.types)
+        closed = np.add.reduceat(can_close, starts, axis=1) > 0 if closing else np.zeros((1, markets), dtype=bool)
+        settled = np.ones((1, markets), dtype=bool) if full_time else layout.settled[None, :]
+        offered_mask = ~(closed | settled)
+        row = _DEFAULT_MARGIN_ROW if margin_row is None else margin_row
+        overrounds = np.where(offered_mask, row[None, :][:, layout.type_codes], 0.0)
+        offered = offered_probabilities(
+            fair, starts, columns, layout.fair_sums, overrounds, method, PRICING_BOOKSUM_TOLERANCE
+        )
+        targets = layout.fair_sums * (1.0 + overrounds)
+        probabilities, prices = round_to_ladder(offered, starts, columns, targets, ladder)
+        selection_offered = offered_mask[0, columns]
+        if not offered_mask.all():
+            probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
+            prices = np.where(selection_offered, prices, NOT_OFFERED_PRICE)
+        codes = np.where(settled, _STATUS_SETTLED, np.where(closed, _STATUS_CLOSED, _STATUS_OPEN))
+        statuses = list(map(MARKET_STATUSES.__getitem__, codes[0].tolist()))
+    if request.suspended or request.suspended_market_types:
+        statuses = _suspend(layout, statuses, request.suspended, request.suspended_market_types)
+    if request.price_overrides:
+        if selection_offered is None:
+            selection_offered = np.ones(len(layout.names), dtype=bool)
+        _apply_overrides(layout, probabilities[0], prices[0], request.price_overrides, selection_offered)
+    return _build_book(layout, fair[0].tolist(), probabilities[0].tolist(), prices[0].tolist(), statuses)
+
+
+_OPEN, _SUSPENDED = MARKET_STATUSES[_STATUS_OPEN], MARKET_STATUSES[_STATUS_SUSPENDED]
+
+
+def _suspend(layout: _Layout, statuses: Sequence[str], everything: object, market_types: object) -> list[str]:
+    """Open markets become suspended: all of them when ``everything``, else those whose type is in ``market_types``."""
+    return [
+        _SUSPENDED if status == _OPEN and (everything or market_type in market_types) else status  # type: ignore[operator]
+        for market_type, status in zip(layout.types, statuses, strict=True)
+    ]
+
+
+def _build_book(
+    layout: _Layout, fair: list[float], probabilities: list[float], prices: list[float], statuses: Sequence[str]
+) -> tuple[Market, ...]:
+    """One book's frozen objects, equal to those :func:`_build_books` makes (the GC is paused for the burst)."""
+    collector_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        selections = list(map(_SelectionBuilder, layout.names, fair, probabilities, prices))
+        per_market = map(tuple, map(selections.__getitem__, layout.slices))
+        return tuple(map(_MarketBuilder, layout.types, layout.lines, statuses, per_market))
+    finally:
+        if collector_was_enabled:
+            gc.enable()
+
+
 def price_fixtures_arrays(requests: Sequence[PricingRequest]) -> BatchBook:
     """Price the full book of many fixtures at once and return the numbers as arrays, not objects.
 
@@ -947,6 +1159,8 @@ def price_fixtures(requests: Sequence[PricingRequest]) -> list[tuple[Market, ...
     """
     if not requests:
         return []
+    if len(requests) == 1:
+        return [_price_single(requests[0])]
     priced = _price_batch(requests)
     books: list[tuple[Market, ...] | None] = [None] * len(requests)
     # A batch allocates ~130 objects per fixture, none of them cyclic: letting the cyclic collector rescan the
@@ -981,4 +1195,4 @@ def price_fixture(request: PricingRequest) -> tuple[Market, ...]:
     PricingInputError
         If the request is invalid; the message names the field and the reason.
     """
-    return price_fixtures((request,))[0]
+    return _price_single(request)

@@ -342,7 +342,7 @@ def round_to_ladder(
     tuple of ndarray
         ``(probabilities, prices)`` with ``probabilities == 1 / prices``.
     """
-    cap = 1.0 / ladder[0]
+    _, cap, prices_by_rung, probabilities_by_rung = _rounding_table(ladder)
     pinned = offered > cap
     if pinned.any():
         pinned_sum = _segment_sum(np.where(pinned, cap, 0.0), starts)
@@ -352,9 +352,29 @@ def round_to_ladder(
         offered = np.minimum(np.where(pinned, cap, offered * scale[:, columns]), cap)
     with np.errstate(divide="ignore"):
         raw_prices = 1.0 / offered
-    rung = np.searchsorted(ladder, raw_prices, side="right") - 1
-    prices = ladder[np.maximum(rung, 0)]
-    return 1.0 / prices, prices
+    # One searchsorted: the index of the first rung above the raw price picks the rung below it (the first rung
+    # for a raw price below the ladder) from the padded tables.
+    rungs = np.searchsorted(ladder, raw_prices, side="right")
+    return probabilities_by_rung.take(rungs), prices_by_rung.take(rungs)
+
+
+_rounding_tables: dict[int, tuple[np.ndarray, float, np.ndarray, np.ndarray]] = {}
+
+
+def _rounding_table(ladder: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """``(ladder, cap, prices, probabilities)`` for :func:`round_to_ladder`, cached per ladder array.
+
+    ``prices[i]`` is the rung at or below a raw price whose ``searchsorted(..., side="right")`` index is ``i``:
+    ``ladder[max(i - 1, 0)]``; ``probabilities = 1 / prices``; ``cap = 1 / ladder[0]``. The entry keeps its ladder
+    alive, so an ``id`` in the cache cannot be reused by another array while it is stored.
+    """
+    entry = _rounding_tables.get(id(ladder))
+    if entry is None or entry[0] is not ladder:
+        prices = np.concatenate((ladder[:1], ladder))
+        entry = (ladder, float(1.0 / ladder[0]), prices, 1.0 / prices)
+        if len(_rounding_tables) < 64:
+            _rounding_tables[id(ladder)] = entry
+    return entry
 
 
 def apply_margin(
