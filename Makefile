@@ -77,8 +77,8 @@ price: setup ## Quote a book: make price ARGS="--home-goals 1.6 --away-goals 1.1
 	@$(PY) -m lambdas.pricing.cli $(ARGS)
 
 bench: synth ## Run the benchmarks (results in bench/results/, quoted in the README)
-	$(PY) bench/bench_pricing.py
-	$(PY) bench/bench_pipeline.py
+	$(PY) -m bench.bench_pricing
+	$(PY) -m bench.bench_pipeline
 
 demo: synth ## Play whole matches through the real workflow and handlers locally: make demo ARGS="--json"
 	$(PY) -m local_engine.demo $(ARGS)

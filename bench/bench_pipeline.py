@@ -2,7 +2,7 @@
 
 Run from the project root after `make synth` (`make bench` does both):
 
-    python bench/bench_pipeline.py [--assembly cdk.out] [--fixtures 6]
+    python -m bench.bench_pipeline [--assembly cdk.out] [--fixtures 6]
 
 Measures, in one run on this machine:
 - throughput: events per second for the demo's seeded feed, fixtures processed concurrently;
@@ -24,12 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+from local_engine.engine import LocalEngine
+from local_engine.sample_feed import sample_feed
+from local_engine.session import quiet_libraries
 
-from local_engine.engine import LocalEngine  # noqa: E402
-from local_engine.sample_feed import sample_feed  # noqa: E402
-from local_engine.session import quiet_libraries  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 GOAL_EVENTS_PER_SECOND = 50
 GOAL_MEDIAN_LATENCY_MS = 100

@@ -1,7 +1,7 @@
 """Benchmark the football pricing engine and print a markdown table.
 
-Run from the repository root: ``python bench/bench_pricing.py``. The process pins itself to CPU 0 (Linux
-``os.sched_setaffinity``) so numpy/BLAS and the interpreter share one core, as the issue asks. Measures:
+Run from the repository root: ``python -m bench.bench_pricing`` (``make bench``). The process pins itself to
+CPU 0 (Linux ``os.sched_setaffinity``) so numpy/BLAS and the interpreter share one core, as the issue asks. Measures:
 
 * the median time to price one fixture's full book (``price_fixture``);
 * fixtures per second when a batch is priced together, from the median batch time, measured twice:
@@ -28,10 +28,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from lambdas.pricing import PricingRequest, price_fixture, price_fixtures, price_fixtures_arrays
 
-from lambdas.pricing import PricingRequest, price_fixture, price_fixtures, price_fixtures_arrays  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SINGLE_REPEATS = 3000
 BATCH_SIZE = 2000
