@@ -12,6 +12,7 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,9 @@ from local_engine.mqtt import MosquittoBroker, MqttRelay
 from local_engine.provisioner import ProvisionedApp, provision
 
 REGION = "eu-west-1"
+# The engine takes over a few of moto's internals (the Lambda runner, SNS -> Lambda delivery, the
+# execution worker's hooks). They are not a public API: an upgrade must be checked against them.
+SUPPORTED_MOTO_VERSION = "5.2.5"
 PRICE_SUBSCRIPTION = "trading/v1/fixtures/+/prices"
 
 OutcomeKind = Literal["applied", "skipped", "quarantined"]
@@ -172,6 +176,7 @@ class LocalEngine:
         return self._clients[service]
 
     def start(self) -> None:
+        _check_moto_version()
         stacks = read_stacks(self.assembly_dir)
         self._log_stream = self._lambda_log_file.open("a", encoding="utf-8") if self._lambda_log_file else io.StringIO()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
@@ -289,7 +294,14 @@ class LocalEngine:
             detail = "not a JSON object"
         except json.JSONDecodeError as error:
             detail = f"not JSON ({error.msg} at character {error.pos})"
-        body = {"error": "MalformedEvent", "cause": f"event: {detail}", "execution_name": None, "event": line}
+        body = {
+            "error": "MalformedEvent",
+            "cause": f"event: {detail}",
+            "execution_name": None,
+            "execution_id": None,
+            "quarantined_at": datetime.now(UTC).isoformat(),
+            "event": line,
+        }
         self.client("sqs").send_message(QueueUrl=self.queue_url("QuarantinedEvents"), MessageBody=json.dumps(body))
         with self._work:
             self.accounting.events += 1
@@ -671,6 +683,16 @@ def _share_task_clients(stack: contextlib.ExitStack) -> None:
     for module_name, module in list(sys.modules.items()):
         if module_name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is original:
             stack.enter_context(_patched(module, "boto_client_for", shared_client))
+
+
+def _check_moto_version() -> None:
+    import moto
+
+    if moto.__version__ != SUPPORTED_MOTO_VERSION:
+        raise RuntimeError(
+            f"moto {moto.__version__} is installed; the local engine patches moto {SUPPORTED_MOTO_VERSION}'s "
+            "internals (local_engine/engine.py): check them before changing the pin in requirements-dev.txt"
+        )
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from local_engine.provisioner import AsyncInvokeConfig, LocalFunctionSpec
+from local_engine.provisioner import AsyncInvokeConfig, LocalFunctionSpec, function_name_of
 
 
 # Every function runs with these on top of its own environment: fake credentials (nothing may reach AWS),
@@ -104,8 +104,7 @@ class LambdaRuntime:
                 _load_handler(function.handler)
 
     def function_for(self, name_or_arn: str) -> LocalFunctionSpec | None:
-        name = name_or_arn.split(":function:")[-1].split(":")[0]
-        return self.functions.get(name)
+        return self.functions.get(function_name_of(name_or_arn))
 
     def invoke(self, function: LocalFunctionSpec, event: Any) -> Invocation:
         """Run the handler once; an exception becomes Lambda's error document, as AWS returns it."""

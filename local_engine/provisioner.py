@@ -107,6 +107,11 @@ class _Context:
     app: ProvisionedApp
 
 
+def function_name_of(name_or_arn: str) -> str:
+    """``arn:aws:lambda:...:function:name[:qualifier]`` or ``name`` -> ``name``."""
+    return name_or_arn.split(":function:")[-1].split(":")[0]
+
+
 def physical_name(stack: str, logical_id: str, max_length: int) -> str:
     """A stable, unique, length-limited name, as CloudFormation would generate (without the random part)."""
     name = re.sub(r"[^A-Za-z0-9-]", "", f"{stack}-{logical_id}")
@@ -321,7 +326,7 @@ def _lambda_version(ctx: _Context, stack: str, logical_id: str, props: dict[str,
 
 
 def _lambda_alias(ctx: _Context, stack: str, logical_id: str, props: dict[str, Any]) -> ProvisionedResource:
-    function_name = props["FunctionName"].split(":function:")[-1].split(":")[0]
+    function_name = function_name_of(props["FunctionName"])
     alias = ctx.clients("lambda").create_alias(
         FunctionName=function_name, Name=props["Name"], FunctionVersion=str(props["FunctionVersion"])
     )
@@ -333,7 +338,7 @@ def _lambda_alias(ctx: _Context, stack: str, logical_id: str, props: dict[str, A
 def _lambda_event_invoke_config(
     ctx: _Context, stack: str, logical_id: str, props: dict[str, Any]
 ) -> ProvisionedResource:
-    function_name = props["FunctionName"].split(":function:")[-1].split(":")[0]
+    function_name = function_name_of(props["FunctionName"])
     on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
     ctx.app.async_configs[function_name] = AsyncInvokeConfig(
         maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 2)), on_failure_destination=on_failure

@@ -29,8 +29,12 @@ class PriceBoard:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def on_message(self, topic: str, message: dict[str, Any]) -> None:
+        """Keep the newest book of each fixture. Delivery order is not guaranteed (SNS, Lambda retries), so
+        a book older than the one shown is ignored, as every price consumer must do (docs/feed-events.md)."""
         with self._lock:
-            self.books[message["fixture_id"]] = message
+            shown = self.books.get(message["fixture_id"])
+            if shown is None or message["sequence"] > shown["sequence"]:
+                self.books[message["fixture_id"]] = message
             self.updates += 1
 
     def render(self) -> list[str]:
