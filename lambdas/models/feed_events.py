@@ -30,7 +30,14 @@ Sequence = Annotated[
         description="Per-fixture feed sequence, strictly increasing; the ordering and duplicate guard",
     ),
 ]
-Minute = Annotated[int, Field(ge=0, le=130, description="Match clock in minutes (above 90: second-half stoppage)")]
+Minute = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=120,
+        description="Match clock in minutes (above 90: second-half stoppage; at most 120, the pricing model's limit)",
+    ),
+]
 Team = Literal["home", "away"]
 TeamName = Annotated[str, Field(min_length=1, max_length=80)]
 GoalExpectation = Annotated[float, Field(ge=0.05, le=6.0, description="Pre-match expected goals for the whole match")]

@@ -23,7 +23,15 @@ _DOCUMENTATION_ONLY = {"title", "examples", "discriminator"}
 
 
 def feed_event_schema() -> dict[str, Any]:
-    """The feed-event schema in draft 4: references inlined, ``const`` as one-value ``enum``."""
+    """The feed-event schema in draft 4: references inlined, ``const`` as one-value ``enum``.
+
+    The envelope (the fields every event has, with their constraints, and ``type`` as one of the type names) is
+    checked at the top level, next to the ``oneOf`` of one schema per event type. API Gateway's validator reports
+    only top-level keyword failures: a failed ``oneOf`` (or ``allOf``) is one message, "matched 0 out of 10",
+    with the branch details nested and not shown. At the top level, a missing sequence, a bad fixture_id, an
+    unknown type or another sport is reported on its own, naming the field. Each type's branch stays as strict
+    as before (its required fields, no additional properties).
+    """
     generated = TypeAdapter(FeedEvent).json_schema()
     definitions = generated.pop("$defs", {})
     schema = _to_draft4(generated, definitions)
@@ -31,9 +39,23 @@ def feed_event_schema() -> dict[str, Any]:
         "$schema": "http://json-schema.org/draft-04/schema#",
         "title": "FeedEvent",
         "description": "One event of the sports data feed, as pushed by the on-prem forwarder (docs/feed-events.md)",
-        "type": "object",
-        **schema,
+        **_envelope(schema["oneOf"]),
+        "oneOf": schema["oneOf"],
     }
+
+
+def _envelope(branches: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fields every event type requires, with their constraints, and ``type`` as one of the type names."""
+    required = [name for name in branches[0]["required"] if all(name in branch["required"] for branch in branches)]
+    properties = {name: branches[0]["properties"][name] for name in required}
+    for name in required:
+        if name != "type" and any(branch["properties"][name] != properties[name] for branch in branches):
+            raise ValueError(f"envelope field {name!r} differs between event types")
+    properties["type"] = {
+        "type": "string",
+        "enum": [value for branch in branches for value in branch["properties"]["type"]["enum"]],
+    }
+    return {"type": "object", "required": required, "properties": properties}
 
 
 def _to_draft4(node: Any, definitions: dict[str, Any]) -> Any:

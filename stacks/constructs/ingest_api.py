@@ -17,12 +17,16 @@ from stacks.nag import acknowledge
 
 # The execution name is the event's idempotency key: the fixture and its feed sequence. The schema
 # restricts fixture_id to [A-Za-z0-9_-]{1,48}, so the name is always a legal one (at most 70 characters).
-# escapeJavaScript escapes single quotes as \' (not JSON): the replaceAll undoes that.
+# Formal references (${body.fixture_id}) are required: Velocity 1.x allows '-' inside identifiers, so
+# "$body.fixture_id-" would be read as a property "fixture_id-" and rendered literally ('$' is illegal there).
+# escapeJavaScript escapes single quotes as \' (not JSON): the replaceAll undoes that. Velocity keeps the
+# backslashes of a string literal, so "\\'" is the Java regex \\' (a backslash, then a quote).
+# tests/unit/test_mapping_templates.py renders this template.
 START_EXECUTION_TEMPLATE = """#set($body = $input.path('$'))
 {
   "stateMachineArn": "%s",
-  "name": "feed-$body.fixture_id-$body.sequence",
-  "input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'")"
+  "name": "feed-${body.fixture_id}-${body.sequence}",
+  "input": "$util.escapeJavaScript($input.json('$')).replaceAll("\\\\'","'")"
 }"""
 
 

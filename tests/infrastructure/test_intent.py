@@ -161,7 +161,7 @@ def test_ingest_starts_the_workflow_directly_with_a_deterministic_name(dev_app: 
     assert integration["Type"] == "AWS"
     assert "states:action/StartExecution" in _flatten(integration["Uri"])
     template = _flatten(integration["RequestTemplates"]["application/json"])
-    assert "feed-$body.fixture_id-$body.sequence" in template
+    assert "feed-${body.fixture_id}-${body.sequence}" in template
     assert method["Properties"]["RequestValidatorId"]
     assert "application/json" in method["Properties"]["RequestModels"]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft4Validator
+from jsonschema.exceptions import best_match
 from pydantic import TypeAdapter, ValidationError
 
 from lambdas.models.feed_events import FeedEvent
@@ -78,7 +79,7 @@ def test_samples_cover_every_event_type() -> None:
         ({"sequence": 0}, "sequence"),
         ({"sequence": "4"}, "sequence"),
         ({"team": "both"}, "team"),
-        ({"minute": 131}, "minute"),
+        ({"minute": 121}, "minute"),
         ({"occurred_at": "22/11/2026 15:17"}, "occurred_at"),
         ({"occurred_at": "2026-11-22T15:17:31"}, "occurred_at"),  # no time zone
         ({"sport": "tennis"}, "sport"),
@@ -109,3 +110,53 @@ def test_unknown_event_type_is_rejected_by_both(api_gateway_validator: Draft4Val
     with pytest.raises(ValidationError, match="corner"):
         FEED_EVENT.validate_python(event)
     assert list(api_gateway_validator.iter_errors(event))
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"sequence": None}, "sequence"),
+        ({"fixture_id": "has/slash"}, "fixture_id"),
+        ({"type": "corner"}, "type"),
+        ({"sport": "tennis"}, "sport"),
+    ],
+)
+def test_envelope_faults_are_reported_naming_the_field(
+    changes: dict[str, Any], field: str, api_gateway_validator: Draft4Validator
+) -> None:
+    # Given a goal event with a fault in its envelope
+    event = _goal(**changes)
+
+    # When the schema checks it: API Gateway reports the top-level failures, not the details nested in oneOf
+    top_level = [error for error in api_gateway_validator.iter_errors(event) if error.validator != "oneOf"]
+    error = best_match(top_level)
+
+    # Then the reported error names the field: in its path, or in the message of a missing property
+    assert error is not None, "only the oneOf failed: the caller would read 'matched 0 out of 10'"
+    assert list(error.path) == [field] or (error.validator == "required" and repr(field) in error.message)
+
+
+def test_envelope_is_the_fields_every_event_type_shares() -> None:
+    # Given the schema's envelope and its per-type branches
+    schema = feed_event_schema()
+    branches = schema["oneOf"]
+
+    # Then the envelope requires the shared fields with the branches' constraints, and type is one of the types
+    assert schema["required"] == ["event_id", "fixture_id", "sport", "sequence", "occurred_at", "type"]
+    for name in schema["required"][:-1]:
+        assert all(branch["properties"][name] == schema["properties"][name] for branch in branches)
+    assert schema["properties"]["type"]["enum"] == [branch["properties"]["type"]["enum"][0] for branch in branches]
+    assert all(branch["additionalProperties"] is False for branch in branches)
+
+
+def test_minute_limit_is_the_pricing_models() -> None:
+    # Given the pricing model's last priceable minute (numpy stays out of the models: imported here only)
+    from lambdas.pricing.model import MAX_MINUTE
+
+    # Then the feed contract allows exactly the minutes the model prices
+    (goal,) = [b for b in feed_event_schema()["oneOf"] if b["properties"]["type"]["enum"] == ["goal"]]
+    minute = goal["properties"]["minute"]
+    assert minute["maximum"] == MAX_MINUTE
+    FEED_EVENT.validate_python(_goal(minute=int(MAX_MINUTE)))
+    with pytest.raises(ValidationError, match="minute"):
+        FEED_EVENT.validate_python(_goal(minute=int(MAX_MINUTE) + 1))
