@@ -16,7 +16,7 @@ METRICS_NAMESPACE = "SportsTradingEngine"
 IOT_PRICE_TOPIC_PREFIX = "trading/v1/fixtures"
 
 PRICING_FUNCTION_MEMORY_MB = 1024  # numpy's matrix work is CPU-bound; Lambda CPU scales with memory
-PRICING_FUNCTION_TIMEOUT_SECONDS = 10
+PRICING_FUNCTION_TIMEOUT_SECONDS = 4  # under the workflow task's 5 s, so a timed-out task never overlaps its retry
 IOT_BRIDGE_MEMORY_MB = 256
 IOT_BRIDGE_TIMEOUT_SECONDS = 15
 

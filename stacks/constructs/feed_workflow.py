@@ -119,7 +119,8 @@ class FeedWorkflow(Construct):
                 "CDK's grant for the table and topic keys; the statement is scoped to those keys' ARNs",
             )
 
-        # Step Functions is traced through the account's X-Ray sampling rules: this one sets the stage's rate.
+        # Step Functions is traced through the account's X-Ray sampling rules: this one sets the stage's rate
+        # for this state machine only (rules are account-wide unless scoped by resource ARN).
         xray.CfnSamplingRule(
             self,
             "WorkflowSampling",
@@ -133,7 +134,7 @@ class FeedWorkflow(Construct):
                 host="*",
                 http_method="*",
                 url_path="*",
-                resource_arn="*",
+                resource_arn=self.state_machine.state_machine_arn,
                 version=1,
             ),
         )

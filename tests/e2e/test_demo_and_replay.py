@@ -80,10 +80,19 @@ def test_replay_from_standard_input_counts_unparseable_lines(dev_app: Synthesize
     ],
 )
 def test_bad_replay_arguments_fail_with_one_line(args: list[str], message: str, dev_app: SynthesizedApp) -> None:
+    # Given a replay asked for an impossible speed
+    # When it starts
     result = _run("local_engine.replay", "-", *args, "--assembly", str(dev_app.outdir), stdin="")
+
+    # Then it stops at once, naming the option and the reason, without a traceback
     assert result.returncode != 0 and message in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
 
 
 def test_replay_of_a_missing_file_names_it() -> None:
+    # Given a feed file that does not exist
+    # When a replay is asked for it
     result = _run("local_engine.replay", "no/such/feed.jsonl")
+
+    # Then it exits with a usage error naming the file
     assert result.returncode == 2 and "no/such/feed.jsonl" in result.stderr

@@ -136,3 +136,60 @@ def test_template_definition_equals_the_file_after_substitution(definition_file:
     # Then the deployed definition is the file, state for state, and every substitution has a value
     assert substituted(properties["DefinitionString"]) == substituted(definition_file.read_text())
     assert all(properties["DefinitionSubstitutions"].values())
+
+
+def _worst_case_seconds(task: dict[str, Any]) -> float:
+    """A task's longest run: every attempt timing out, with the longest back-off between them."""
+    retries = task.get("Retry", [])
+    attempts = 1 + sum(retry.get("MaxAttempts", 3) for retry in retries)
+    backoff = sum(
+        min(
+            retry.get("IntervalSeconds", 1) * retry.get("BackoffRate", 2.0) ** attempt,
+            retry.get("MaxDelaySeconds", float("inf")),
+        )
+        for retry in retries
+        for attempt in range(retry.get("MaxAttempts", 3))
+    )
+    return attempts * task["TimeoutSeconds"] + backoff
+
+
+@pytest.mark.parametrize("definition_file", DEFINITIONS, ids=lambda p: p.name)
+def test_every_task_has_a_timeout(definition_file: Path) -> None:
+    # Given every Task state (without one, a task may wait for Step Functions' default of 99,999,999 s)
+    tasks = {n: s for n, s in _all_states(json.loads(definition_file.read_text())).items() if s["Type"] == "Task"}
+
+    # Then each has its own timeout
+    assert all("TimeoutSeconds" in task for task in tasks.values()), sorted(
+        n for n, t in tasks.items() if "TimeoutSeconds" not in t
+    )
+
+
+@pytest.mark.parametrize("definition_file", DEFINITIONS, ids=lambda p: p.name)
+def test_the_slowest_path_still_reaches_the_quarantine_before_the_execution_times_out(definition_file: Path) -> None:
+    # Given the definition's graph, each Task weighted by its worst case (all attempts time out)
+    definition = json.loads(definition_file.read_text())
+    states = definition["States"]
+
+    def longest_from(name: str, visiting: frozenset[str] = frozenset()) -> float:
+        assert name not in visiting, f"cycle through {name}: the budget would be unbounded"
+        state = states[name]
+        own = _worst_case_seconds(state) if state["Type"] == "Task" else 0.0
+        following = [longest_from(target, visiting | {name}) for target in _transitions(state)]
+        return own + max(following, default=0.0)
+
+    # When the longest path from the start is added up
+    worst = longest_from(definition["StartAt"])
+
+    # Then even that path ends inside the execution's timeout: a timed-out execution would quarantine nothing
+    assert worst <= definition["TimeoutSeconds"], f"worst case {worst:.0f} s > {definition['TimeoutSeconds']} s"
+    assert definition["TimeoutSeconds"] <= 300  # the Express maximum (5 minutes)
+
+
+def test_pricing_lambda_times_out_before_its_task(dev_app: SynthesizedApp) -> None:
+    # Given the pricing function's timeout and the workflow task that calls it
+    definition = json.loads((STATE_MACHINES_DIR / "feed_event.asl.json").read_text())
+    task_timeout = definition["States"]["PriceMarkets"]["TimeoutSeconds"]
+    (function,) = [f for k, f in dev_app.resources("AWS::Lambda::Function").items() if "PriceFixture" in k]
+
+    # Then the function gives up first, so a retried task never runs beside its own timed-out attempt
+    assert function["Properties"]["Timeout"] < task_timeout
