@@ -9,7 +9,8 @@ Pipeline, vectorised over a batch of fixtures:
    result, both-to-score and correct-score cells);
 4. every selection is then two gathers from that row: the probability that its stake wins and that it loses
    (a quarter line is the average of its two half stakes), its fair probability being ``win / (win + lose)``;
-5. margins are solved for every market at once and prices rounded to the ladder;
+5. margins are solved for every market at once and prices rounded to the ladder, never below a market's target
+   booksum (a market no ladder price can bring to its target is closed);
 6. only then are the output dataclasses built.
 """
 
@@ -35,7 +36,7 @@ from lambdas.pricing.margins import (
     check_overround,
     ladder_array,
     offered_probabilities,
-    round_to_ladder,
+    round_to_ladder_checked,
 )
 from lambdas.pricing.model import (
     DEFAULT_RED_CARD_OPPONENT_FACTOR,
@@ -883,7 +884,14 @@ def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, feat
         fair, shape.starts, shape.columns, shape.fair_sums, overrounds, method, PRICING_BOOKSUM_TOLERANCE
     )
     targets = shape.fair_sums * (1.0 + overrounds)
-    probabilities, prices = round_to_ladder(offered, shape.starts, shape.columns, targets, ladder)
+    probabilities, prices, unreachable = round_to_ladder_checked(
+        offered, shape.starts, shape.columns, targets, ladder, offered_mask
+    )
+    if unreachable is not None:
+        # No ladder price reaches the target (a coarse ladder or a large margin): not offered rather than offered
+        # below target, so the market is closed like a decided one.
+        closed = closed | unreachable
+        offered_mask = offered_mask & ~unreachable
     if not offered_mask.all():
         selection_offered = offered_mask[:, shape.columns]
         probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
@@ -1036,9 +1044,15 @@ def _price_single(request: PricingRequest) -> tuple[Market, ...]:
         scale = layout.scale
         normalised = fair / scale
         offered = _apply_normalised(normalised, booksums, starts, columns, method, PRICING_BOOKSUM_TOLERANCE) * scale
-        probabilities, prices = round_to_ladder(offered, starts, columns, targets, ladder)
+        probabilities, prices, unreachable = round_to_ladder_checked(offered, starts, columns, targets, ladder)
         statuses: Sequence[str] = layout.open_statuses
         selection_offered = None
+        if unreachable is not None:
+            # As in _price_group: a market no ladder price can bring to its target is closed, not offered.
+            selection_offered = ~unreachable[0, columns]
+            probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
+            prices = np.where(selection_offered, prices, NOT_OFFERED_PRICE)
+            statuses = [_CLOSED if withdrawn else _OPEN for withdrawn in unreachable[0].tolist()]
     else:
         markets = len(layout.types)
         closed = np.add.reduceat(can_close, starts, axis=1) > 0 if closing else np.zeros((1, markets), dtype=bool)
@@ -1050,7 +1064,13 @@ def _price_single(request: PricingRequest) -> tuple[Market, ...]:
             fair, starts, columns, layout.fair_sums, overrounds, method, PRICING_BOOKSUM_TOLERANCE
         )
         targets = layout.fair_sums * (1.0 + overrounds)
-        probabilities, prices = round_to_ladder(offered, starts, columns, targets, ladder)
+        probabilities, prices, unreachable = round_to_ladder_checked(
+            offered, starts, columns, targets, ladder, offered_mask
+        )
+        if unreachable is not None:
+            # As in _price_group: a market no ladder price can bring to its target is closed, not offered.
+            closed = closed | unreachable
+            offered_mask = offered_mask & ~unreachable
         selection_offered = offered_mask[0, columns]
         if not offered_mask.all():
             probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
@@ -1067,6 +1087,7 @@ def _price_single(request: PricingRequest) -> tuple[Market, ...]:
 
 
 _OPEN, _SUSPENDED = MARKET_STATUSES[_STATUS_OPEN], MARKET_STATUSES[_STATUS_SUSPENDED]
+_CLOSED = MARKET_STATUSES[_STATUS_CLOSED]
 
 
 def _suspend(layout: _Layout, statuses: Sequence[str], everything: object, market_types: object) -> list[str]:

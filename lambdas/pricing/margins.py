@@ -7,6 +7,7 @@ sums are ``np.add.reduceat(x, starts, axis=1)`` and nothing loops over markets i
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -324,7 +325,8 @@ def round_to_ladder(
 
     Prices are rounded down (shorter) to the ladder, which can only raise the booksum. A selection whose price
     would be below the ladder's first rung is pinned there; the probability it gives up is spread over the
-    market's other selections in proportion before rounding.
+    market's other selections in proportion before rounding. A market still short of its target after that is
+    shortened rung by rung (see :func:`round_to_ladder_checked`).
 
     Parameters
     ----------
@@ -340,7 +342,34 @@ def round_to_ladder(
     Returns
     -------
     tuple of ndarray
-        ``(probabilities, prices)`` with ``probabilities == 1 / prices``.
+        ``(probabilities, prices)`` with ``probabilities == 1 / prices``. A market that cannot reach its target
+        even with every selection at the first rung is returned at the first rung (short of its target);
+        :func:`round_to_ladder_checked` flags it.
+    """
+    probabilities, prices, _ = round_to_ladder_checked(offered, starts, columns, targets, ladder)
+    return probabilities, prices
+
+
+def round_to_ladder_checked(
+    offered: np.ndarray,
+    starts: np.ndarray,
+    columns: np.ndarray,
+    targets: np.ndarray,
+    ladder: np.ndarray,
+    priced: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`round_to_ladder`, plus the markets whose target the ladder cannot reach.
+
+    After the rounding above, every market (of those ``priced``, a ``(rows, markets)`` mask; all when None) whose
+    booksum is still below its target is shortened one rung at a time, always taking the move that adds the least
+    booksum (ties: the leftmost selection), until it reaches the target. No price is ever lengthened, and markets
+    already at or above target are untouched. The common path pays one per-market sum and one comparison.
+
+    Returns
+    -------
+    tuple
+        ``(probabilities, prices, unreachable)``; ``unreachable`` is None, or a ``(rows, markets)`` mask of the
+        markets short of target even with every selection at the ladder's first rung (returned at that rung).
     """
     _, cap, prices_by_rung, probabilities_by_rung = _rounding_table(ladder)
     pinned = offered > cap
@@ -355,7 +384,69 @@ def round_to_ladder(
     # One searchsorted: the index of the first rung above the raw price picks the rung below it (the first rung
     # for a raw price below the ladder) from the padded tables.
     rungs = np.searchsorted(ladder, raw_prices, side="right")
-    return probabilities_by_rung.take(rungs), prices_by_rung.take(rungs)
+    probabilities = probabilities_by_rung.take(rungs)
+    prices = prices_by_rung.take(rungs)
+    short = _segment_sum(probabilities, starts) < targets
+    if priced is not None:
+        short &= priced
+    if not short.any():
+        return probabilities, prices, None
+    unreachable = _shorten_to_targets(probabilities, prices, rungs, starts, targets, short, ladder)
+    return probabilities, prices, unreachable if unreachable.any() else None
+
+
+def _shorten_to_targets(
+    probabilities: np.ndarray,
+    prices: np.ndarray,
+    rungs: np.ndarray,
+    starts: np.ndarray,
+    targets: np.ndarray,
+    short: np.ndarray,
+    ladder: np.ndarray,
+) -> np.ndarray:
+    """Shorten the ``short`` markets in place until each booksum reaches its target; return the unreachable ones.
+
+    Rare (a market pinned at the ladder's ends, a coarse custom ladder), so a plain loop per short market: a heap
+    of each selection's next move one rung shorter, keyed by the booksum it adds, then the selection's column.
+    ``rungs`` are the padded-table indices of :func:`_rounding_table` (table index ``t`` is ladder rung
+    ``max(t - 1, 0)``; ``t <= 1`` is the first rung, from which no move is left).
+    """
+    _, cap, prices_by_rung, probabilities_by_rung = _rounding_table(ladder)
+    # Booksum with every selection at the first rung: the most any ladder price can offer.
+    floor = _segment_sum(np.full_like(probabilities, cap), starts)
+    unreachable = short & (floor < targets)
+    table = probabilities_by_rung.tolist()
+    ends = [*starts[1:].tolist(), probabilities.shape[1]]
+    for row, market in zip(*np.nonzero(short), strict=True):
+        low, high = int(starts[market]), ends[market]
+        if unreachable[row, market]:
+            # Not enough even at the first rung: every selection there; the caller does not offer the market.
+            probabilities[row, low:high] = probabilities_by_rung[1]
+            prices[row, low:high] = prices_by_rung[1]
+            continue
+        positions = np.maximum(rungs[row, low:high], 1).tolist()
+        moves = [(table[t - 1] - table[t], column, t) for column, t in enumerate(positions) if t > 1]
+        heapq.heapify(moves)
+        target = targets[row, market]
+        total = float(np.add.reduce(probabilities[row, low:high]))
+        while moves:
+            # The running total can differ from the booksum by an ulp: the exact per-market sum decides.
+            while total < target and moves:
+                added, column, t = heapq.heappop(moves)
+                total += added
+                positions[column] = t = t - 1
+                if t > 1:
+                    heapq.heappush(moves, (table[t - 1] - table[t], column, t))
+            chosen = np.array(positions)
+            probabilities[row, low:high] = probabilities_by_rung.take(chosen)
+            prices[row, low:high] = prices_by_rung.take(chosen)
+            total = float(_segment_sum(probabilities[row : row + 1], starts)[0, market])
+            if total >= target:
+                break
+        else:
+            # Every move taken and still short by rounding: the floor sum said otherwise, so flag it anyway.
+            unreachable[row, market] = total < target
+    return unreachable
 
 
 _rounding_tables: dict[int, tuple[np.ndarray, float, np.ndarray, np.ndarray]] = {}
