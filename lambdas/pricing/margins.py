@@ -463,8 +463,10 @@ def _rounding_table(ladder: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, 
     if entry is None or entry[0] is not ladder:
         prices = np.concatenate((ladder[:1], ladder))
         entry = (ladder, float(1.0 / ladder[0]), prices, 1.0 / prices)
-        if len(_rounding_tables) < 64:
-            _rounding_tables[id(ladder)] = entry
+        if len(_rounding_tables) >= 64:
+            # Bounded, but still caching new ladders: the oldest entry makes room (dicts keep insertion order).
+            _rounding_tables.pop(next(iter(_rounding_tables)))
+        _rounding_tables[id(ladder)] = entry
     return entry
 
 
