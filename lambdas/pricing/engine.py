@@ -268,12 +268,75 @@ class _Layout:
     line_values: np.ndarray  # lines as floats, NaN for markets without one (the array API's view of ``lines``)
     # Single-fixture fast path (price_fixture): everything here depends only on the book's structure.
     scale: np.ndarray  # (selections,) fair_sums[columns], the normalisation of offered_probabilities
-    settled_any: bool
-    open_statuses: tuple[str, ...]  # every market open
-    default_overrounds: np.ndarray  # (1, markets) the house margins when every market is offered
-    default_booksums: np.ndarray  # (1, markets) 1 + default_overrounds
-    default_targets: np.ndarray  # (1, markets) fair_sums * (1 + default_overrounds)
     half: np.ndarray  # (1, selections) of 0.5: the fair probability of a fully pushed stake
+    # _Decided per pattern of decided markets (see _decided), filled on first use; bounded by _DECIDED_PER_LAYOUT.
+    decided: dict[object, _Decided] = field(default_factory=dict, compare=False)
+
+
+class _Decided:
+    """What a single-fixture book needs once its settled and closed markets are known, with the default margins.
+
+    Everything here follows from the layout, the full-time flag and which selections can no longer lose, so it is
+    cached by that value on the layout (:func:`_decided`). Arrays are read-only: every book with the pattern
+    shares them.
+    """
+
+    __slots__ = (
+        "priced",
+        "selection_offered",
+        "settled",
+        "closed",
+        "overrounds",
+        "booksums",
+        "targets",
+        "statuses",
+    )
+
+    def __init__(self, layout: _Layout, settled: np.ndarray, closed: np.ndarray) -> None:
+        offered_mask = ~(closed | settled)
+        every_market = bool(offered_mask.all())
+        # The same expressions as _price_group with these markets offered and the default margin row.
+        overrounds = np.where(offered_mask, _DEFAULT_MARGIN_ROW[None, :][:, layout.type_codes], 0.0)
+        booksums = 1.0 + overrounds
+        targets = layout.fair_sums * (1.0 + overrounds)
+        selection_offered = offered_mask[0, layout.columns]
+        for array in (offered_mask, settled, closed, overrounds, booksums, targets, selection_offered):
+            array.flags.writeable = False
+        codes = np.where(settled, _STATUS_SETTLED, np.where(closed, _STATUS_CLOSED, _STATUS_OPEN))
+        #: (1, markets) markets offered, None when all are (round_to_ladder_checked's ``priced``).
+        self.priced = None if every_market else offered_mask
+        #: (selections,) selections of offered markets, None when all are.
+        self.selection_offered = None if every_market else selection_offered
+        self.settled, self.closed = settled, closed
+        self.overrounds, self.booksums, self.targets = overrounds, booksums, targets
+        self.statuses = tuple(map(MARKET_STATUSES.__getitem__, codes[0].tolist()))
+
+
+# Patterns of decided markets kept per layout: in practice one or two (the score fixes the settled lines; a closed
+# whole line appears exactly on its score), so the bound only matters for pathological inputs.
+_DECIDED_PER_LAYOUT = 16
+
+
+def _decided(layout: _Layout, full_time: bool, can_close: np.ndarray, closing: bool) -> _Decided:
+    """The :class:`_Decided` of a book: ``can_close`` is ``(1, selections)``, True where a selection can no longer
+    lose (with ``win > 0``); ``closing`` is ``can_close.any()``. Cached on the layout by value."""
+    key = True if full_time else (can_close.tobytes() if closing else None)
+    entry = layout.decided.get(key)
+    if entry is None:
+        markets = len(layout.types)
+        if full_time:
+            settled = np.ones((1, markets), dtype=bool)
+        else:
+            settled = layout.settled[None, :].copy()
+        if closing:
+            closed = np.add.reduceat(can_close, layout.starts, axis=1) > 0
+        else:
+            closed = np.zeros((1, markets), dtype=bool)
+        entry = _Decided(layout, settled, closed)
+        if len(layout.decided) >= _DECIDED_PER_LAYOUT:
+            layout.decided.pop(next(iter(layout.decided)))
+        layout.decided[key] = entry
+    return entry
 
 
 def _line_value(value: float) -> float:
@@ -445,13 +508,6 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
     keys = {(types[m], lines[m], names[s]): s for m, (first, end) in enumerate(bounds) for s in range(first, end)}
     fair_sum_array = np.array(fair_sums)
     column_array, code_array = np.array(columns, dtype=np.intp), np.array(codes, dtype=np.intp)
-    # The same expressions as _price_group with every market offered and the default margin row; read-only because
-    # every single-fixture book shares them.
-    default_overrounds = _DEFAULT_MARGIN_ROW[None, :][:, code_array]
-    default_booksums = 1.0 + default_overrounds
-    default_targets = fair_sum_array * (1.0 + default_overrounds)
-    for array in (default_overrounds, default_booksums, default_targets):
-        array.flags.writeable = False
     return _Layout(
         types=tuple(types),
         lines=tuple(lines),
@@ -467,11 +523,6 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
         keys=keys,
         line_values=np.array([np.nan if line is None else line for line in lines]),
         scale=fair_sum_array[column_array],
-        settled_any=any(settled),
-        open_statuses=(MARKET_STATUSES[_STATUS_OPEN],) * len(types),
-        default_overrounds=default_overrounds,
-        default_booksums=default_booksums,
-        default_targets=default_targets,
         half=np.full((1, len(names)), 0.5),
     )
 
@@ -1033,50 +1084,33 @@ def _price_single(request: PricingRequest) -> tuple[Market, ...]:
     stake = win + lose
     fair = np.divide(win, stake, out=layout.half.copy(), where=stake > 0)
     can_close = (lose <= 0.0) & (win > 0.0)
-    closing = bool(can_close.any())
-    if not (closing or full_time or layout.settled_any):
-        # Every market offered (the common case): margins and targets depend only on the layout and settings.
-        if margin_row is None:
-            booksums, targets = layout.default_booksums, layout.default_targets
-        else:
-            overrounds = margin_row[None, :][:, layout.type_codes]
-            booksums, targets = 1.0 + overrounds, layout.fair_sums * (1.0 + overrounds)
-        scale = layout.scale
-        normalised = fair / scale
-        offered = _apply_normalised(normalised, booksums, starts, columns, method, PRICING_BOOKSUM_TOLERANCE) * scale
-        probabilities, prices, unreachable = round_to_ladder_checked(offered, starts, columns, targets, ladder)
-        statuses: Sequence[str] = layout.open_statuses
-        selection_offered = None
-        if unreachable is not None:
-            # As in _price_group: a market no ladder price can bring to its target is closed, not offered.
-            selection_offered = ~unreachable[0, columns]
-            probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
-            prices = np.where(selection_offered, prices, NOT_OFFERED_PRICE)
-            statuses = [_CLOSED if withdrawn else _OPEN for withdrawn in unreachable[0].tolist()]
+    # Settled and closed markets follow from the layout and which selections can no longer lose: their masks,
+    # targets and statuses are cached by that value (every market offered being the most common pattern).
+    decided = _decided(layout, full_time, can_close, bool(can_close.any()))
+    if margin_row is None:
+        booksums, targets = decided.booksums, decided.targets
     else:
-        markets = len(layout.types)
-        closed = np.add.reduceat(can_close, starts, axis=1) > 0 if closing else np.zeros((1, markets), dtype=bool)
-        settled = np.ones((1, markets), dtype=bool) if full_time else layout.settled[None, :]
-        offered_mask = ~(closed | settled)
-        row = _DEFAULT_MARGIN_ROW if margin_row is None else margin_row
-        overrounds = np.where(offered_mask, row[None, :][:, layout.type_codes], 0.0)
-        offered = offered_probabilities(
-            fair, starts, columns, layout.fair_sums, overrounds, method, PRICING_BOOKSUM_TOLERANCE
-        )
-        targets = layout.fair_sums * (1.0 + overrounds)
-        probabilities, prices, unreachable = round_to_ladder_checked(
-            offered, starts, columns, targets, ladder, offered_mask
-        )
-        if unreachable is not None:
-            # As in _price_group: a market no ladder price can bring to its target is closed, not offered.
-            closed = closed | unreachable
-            offered_mask = offered_mask & ~unreachable
+        priced_mask = ~(decided.closed | decided.settled)
+        overrounds = np.where(priced_mask, margin_row[None, :][:, layout.type_codes], 0.0)
+        booksums, targets = 1.0 + overrounds, layout.fair_sums * (1.0 + overrounds)
+    scale = layout.scale
+    normalised = fair / scale
+    offered = _apply_normalised(normalised, booksums, starts, columns, method, PRICING_BOOKSUM_TOLERANCE) * scale
+    probabilities, prices, unreachable = round_to_ladder_checked(
+        offered, starts, columns, targets, ladder, decided.priced
+    )
+    statuses: Sequence[str] = decided.statuses
+    selection_offered = decided.selection_offered
+    if unreachable is not None:
+        # As in _price_group: a market no ladder price can bring to its target is closed, not offered.
+        closed = decided.closed | unreachable
+        offered_mask = ~(closed | decided.settled)
         selection_offered = offered_mask[0, columns]
-        if not offered_mask.all():
-            probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
-            prices = np.where(selection_offered, prices, NOT_OFFERED_PRICE)
-        codes = np.where(settled, _STATUS_SETTLED, np.where(closed, _STATUS_CLOSED, _STATUS_OPEN))
+        codes = np.where(decided.settled, _STATUS_SETTLED, np.where(closed, _STATUS_CLOSED, _STATUS_OPEN))
         statuses = list(map(MARKET_STATUSES.__getitem__, codes[0].tolist()))
+    if selection_offered is not None:
+        probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
+        prices = np.where(selection_offered, prices, NOT_OFFERED_PRICE)
     if request.suspended or request.suspended_market_types:
         statuses = _suspend(layout, statuses, request.suspended, request.suspended_market_types)
     if request.price_overrides:

@@ -212,7 +212,8 @@ def _power_margin(
         weights[2] = rest
         np.multiply(rest, finite_log_q, out=weights[3])
         powered = q
-        exponents = np.ones(booksum.shape)
+        # k = 1 as a scalar: the first step broadcasts it, with the same numbers as an array of ones.
+        exponents: np.ndarray | float = 1.0
         for iteration in range(_MAX_ITERATIONS):
             total, slope, rest_total, rest_slope = np.add.reduceat(powered * weights, starts, axis=-1)
             # The f-step as in the remove-margin loop (the flattest slope keeps a one-selection market finite).
@@ -376,9 +377,13 @@ def round_to_ladder_checked(
     if pinned.any():
         pinned_sum = _segment_sum(np.where(pinned, cap, 0.0), starts)
         free_sum = _segment_sum(np.where(pinned, 0.0, offered), starts)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(free_sum > 0, np.maximum((targets - pinned_sum) / free_sum, 1.0), 1.0)
-        offered = np.minimum(np.where(pinned, cap, offered * scale[:, columns]), cap)
+        # max((target - pinned) / free, 1) where anything is free, else 1 (where= skips the division by zero).
+        scale = np.empty_like(free_sum)
+        scale.fill(1.0)
+        np.divide(targets - pinned_sum, free_sum, out=scale, where=free_sum > 0)
+        np.maximum(scale, 1.0, out=scale)
+        # A pinned selection's offered * scale is at least offered (scale >= 1), so the cap takes it to the cap.
+        offered = np.minimum(offered * scale[:, columns], cap)
     with np.errstate(divide="ignore"):
         raw_prices = 1.0 / offered
     # One searchsorted: the index of the first rung above the raw price picks the rung below it (the first rung

@@ -212,3 +212,30 @@ def test_a_trader_override_is_exempt_from_the_target() -> None:
     assert market.status == "open"
     assert market.selections[0].price == 50.0
     assert booksum(market) < target(request, market)
+
+
+def test_the_pinned_spread_scales_each_market_by_its_own_shortfall() -> None:
+    # Given many random markets on a coarse ladder: some with pinned selections (above the first rung's
+    # probability), some without, some with nothing left free to spread over
+    generator = np.random.default_rng(5)
+    ladder = ladder_array((1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 50.0))
+    cap = 1.0 / 1.25
+    starts = np.arange(0, 300, 3)
+    columns = np.repeat(np.arange(100), 3)
+    offered = generator.uniform(0.0, 1.0, size=(4, 300))
+    offered[0, :6] = [0.9, 0.95, 0.85, 0.0, 0.0, 0.0]
+    targets = generator.uniform(1.0, 2.5, size=(4, 100))
+    # When they are rounded to the ladder
+    probabilities, prices, _ = round_to_ladder_checked(offered, starts, columns, targets, ladder)
+    # Then the spread is the documented one: pinned selections at the cap, the rest scaled by
+    # max((target - pinned) / free, 1) of their own market (1 with nothing free), before rounding down
+    pinned = offered > cap
+    pinned_sum = np.add.reduceat(np.where(pinned, cap, 0.0), starts, axis=1)
+    free_sum = np.add.reduceat(np.where(pinned, 0.0, offered), starts, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(free_sum > 0, np.maximum((targets - pinned_sum) / free_sum, 1.0), 1.0)
+        spread = np.minimum(np.where(pinned, cap, offered * scale[:, columns]), cap)
+        expected_probabilities, expected_prices = round_to_ladder(spread, starts, columns, targets, ladder)
+    assert pinned.any() and (free_sum == 0).any()
+    assert np.array_equal(probabilities, expected_probabilities)
+    assert np.array_equal(prices, expected_prices)

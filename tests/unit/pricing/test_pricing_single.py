@@ -186,3 +186,85 @@ def test_round_to_ladder_rounds_prices_down_to_the_rung_at_or_below() -> None:
     # Then each price is the rung at or below 1 / p (the top rung for p = 0) and probabilities are 1 / price
     assert prices.tolist() == [[1.5, 2.0, 10.0, 3.0]]
     assert probabilities.tolist() == [[1.0 / 1.5, 0.5, 0.1, 1.0 / 3.0]]
+
+
+IN_PLAY_AT_ONE_NIL = PricingRequest(1.6, 1.1, phase="in_play", minute=55.0, home_score=1, away_score=0)
+
+
+def test_decided_markets_of_a_layout_are_cached_by_their_pattern() -> None:
+    # Given the layout of a book at 1-0 (total 0.5 and home over 0.5 settled) and no selection that cannot lose
+    layout = engine._layout(1, 0, 2.5, 0.0)
+    can_close = np.zeros((1, len(layout.names)), dtype=bool)
+    # When the decided markets of one pattern are looked up twice, and those of other patterns once
+    first = engine._decided(layout, False, can_close, False)
+    again = engine._decided(layout, False, can_close.copy(), False)
+    at_full_time = engine._decided(layout, True, can_close, False)
+    can_close[0, 0] = True  # the home selection can no longer lose: match result closes
+    with_closed = engine._decided(layout, False, can_close, True)
+    # Then the same pattern gives the same cached entry, and each entry's statuses follow from its pattern
+    assert again is first
+    assert sum(layout.settled.tolist()) == 2
+    assert list(first.statuses) == ["settled" if settled else "open" for settled in layout.settled.tolist()]
+    assert set(at_full_time.statuses) == {"settled"} and at_full_time.selection_offered.sum() == 0
+    assert with_closed.statuses[0] == "closed" and with_closed.statuses[1:] == first.statuses[1:]
+    # And a priced market's target is its fair sum times the house margin, a decided market's its fair sum
+    for index, status in enumerate(first.statuses):
+        margin = engine.DEFAULT_MARGINS[layout.types[index]] if status == "open" else 0.0
+        assert first.targets[0, index] == layout.fair_sums[index] * (1.0 + margin)
+    # And the shared arrays cannot be changed by a caller
+    with pytest.raises(ValueError):
+        first.targets[0, 0] = 0.0
+
+
+def test_a_book_with_every_market_offered_has_no_decided_mask() -> None:
+    # Given a pre-match layout, where no market is settled and nothing can close
+    layout = engine._layout(0, 0, 2.5, 0.0)
+    # When its decided markets are looked up
+    decided = engine._decided(layout, False, np.zeros((1, len(layout.names)), dtype=bool), False)
+    # Then every market is open and priced (no mask for the rounding or the not-offered prices)
+    assert decided.priced is None and decided.selection_offered is None
+    assert set(decided.statuses) == {"open"}
+
+
+def test_the_decided_cache_of_a_layout_is_bounded() -> None:
+    # Given a layout and more closing patterns than a layout keeps
+    layout = engine._layout(3, 3, 6.5, 0.0)
+    layout.decided.clear()
+    width = len(layout.names)
+    # When each pattern is looked up
+    for selection in range(engine._DECIDED_PER_LAYOUT + 5):
+        can_close = np.zeros((1, width), dtype=bool)
+        can_close[0, selection] = True
+        engine._decided(layout, False, can_close, True)
+    # Then the layout keeps at most the bound, the newest patterns included
+    assert len(layout.decided) == engine._DECIDED_PER_LAYOUT
+    newest = np.zeros((1, width), dtype=bool)
+    newest[0, engine._DECIDED_PER_LAYOUT + 4] = True
+    assert newest.tobytes() in layout.decided
+    layout.decided.clear()  # the made-up patterns are not left for later books
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        IN_PLAY_AT_ONE_NIL,
+        PricingRequest(1.6, 1.1, phase="in_play", minute=55.0, home_score=1, margins={"total_goals": 0.2}),
+        PricingRequest(1.6, 1.1, phase="in_play", minute=80.0, home_score=2, away_score=2, margin_method="shin"),
+        PricingRequest(2.6, 0.8, phase="in_play", minute=86.0, home_score=1),  # double chance shortened to target
+        PricingRequest(1.6, 1.1, phase="in_play", minute=60.0, home_score=1, price_ladder=(2.5, 3.0, 5.0)),
+        PricingRequest(1.6, 1.1, phase="full_time", minute=90.0, home_score=1, suspended=True),
+    ],
+)
+def test_a_repeated_in_play_book_uses_the_cached_decided_markets_with_the_same_numbers(
+    request_: PricingRequest,
+) -> None:
+    # Given an in-play book priced once (filling the layout's cache of decided markets)
+    first = price_fixture(request_)
+    # When it is priced again from the cache, and by the general pipeline
+    second = price_fixture(request_)
+    general = batch_of_one(request_)
+    # Then all three books are equal, fair probabilities included, and only decided markets are not offered
+    assert first == second == general
+    for market in second:
+        offered = market.status in ("open", "suspended")
+        assert all((selection.price == 1.0) != offered for selection in market.selections)
