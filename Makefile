@@ -62,9 +62,10 @@ test: build lint ## Set everything up and run every test
 test-fast: build ## Unit and handler tests only (no synth)
 	$(PY) -m pytest tests/unit tests/handlers $(ARGS)
 
-lint: setup ## Check style and formatting (never rewrites files)
+lint: setup ## Check style, formatting and types (never rewrites files)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: setup ## Rewrite files to the project's style
 	$(VENV)/bin/ruff check --fix .

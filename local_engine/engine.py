@@ -565,6 +565,7 @@ class LocalEngine:
         """Handler logs go to the engine's Lambda log, not the terminal (the board stays readable)."""
         import logging
 
+        assert self.app is not None
         for name in {spec.environment.get("POWERTOOLS_SERVICE_NAME", "") for spec in self.app.functions.values()}:
             for handler in logging.getLogger(name).handlers:
                 if isinstance(handler, logging.StreamHandler):

@@ -200,7 +200,7 @@ class LambdaRuntime:
 
 def _load_handler(handler: str) -> Callable[[Any, Any], Any]:
     module_name, _, attribute = handler.rpartition(".")
-    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def _destination_record(

@@ -143,7 +143,7 @@ def provision(
                 context.app.skipped.append((stack.name, logical_id, resource_type))
                 placeholder = f"local-unprovisioned:{resource_type}:{logical_id}"
                 resolver.refs[logical_id] = placeholder
-                resolver.attributes[logical_id] = _PlaceholderAttributes(placeholder)  # type: ignore[assignment]
+                resolver.attributes[logical_id] = _PlaceholderAttributes(placeholder)
                 continue
             properties = resolver.resolve(resource.get("Properties", {}))
             provisioned = creator(context, stack.name, logical_id, properties)
@@ -160,7 +160,7 @@ def provision(
     return context.app
 
 
-class _PlaceholderAttributes(dict):  # type: ignore[type-arg]
+class _PlaceholderAttributes(dict):
     """Any attribute of a resource that is not provisioned locally resolves to a marker naming it."""
 
     def __init__(self, placeholder: str) -> None:

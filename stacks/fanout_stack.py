@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -20,7 +22,7 @@ class FanoutStack(Stack):
         *,
         config: StageConfig,
         alarm_topic: sns.ITopic,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
         self.fanout = PriceFanout(self, "PriceFanout", config=config)

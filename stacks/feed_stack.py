@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -23,7 +25,7 @@ class FeedStack(Stack):
         tables: TradingTables,
         price_topic: sns.ITopic,
         alarm_topic: sns.ITopic,
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
         self.workflow = FeedWorkflow(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
@@ -10,7 +12,7 @@ from stacks.constructs.realtime_access import RealtimeAccess
 
 
 class RealtimeAccessStack(Stack):
-    def __init__(self, scope: Construct, id_: str, *, config: StageConfig, **kwargs: object) -> None:
+    def __init__(self, scope: Construct, id_: str, *, config: StageConfig, **kwargs: Any) -> None:
         super().__init__(scope, id_, **kwargs)
         self.access = RealtimeAccess(self, "RealtimeAccess", config=config)
         CfnOutput(self, "UserPoolId", value=self.access.user_pool.user_pool_id)

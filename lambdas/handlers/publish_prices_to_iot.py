@@ -46,9 +46,12 @@ def handler(event: dict[str, Any], context: LambdaContext, *, publisher: IotPubl
     prefix = _environment().IOT_TOPIC_PREFIX
     topics = []
     for record in notification.Records:
-        message = PriceMessage.model_validate_json(record.Sns.Message)
+        body = record.Sns.Message
+        if not isinstance(body, str):  # Powertools types the field str | model; SNS always delivers text
+            raise TypeError(f"Sns.Message: expected the message text, got {type(body).__name__}")
+        message = PriceMessage.model_validate_json(body)
         topic = price_topic(prefix, message.fixture_id)
-        publisher.publish(topic, record.Sns.Message.encode())
+        publisher.publish(topic, body.encode())
         topics.append(topic)
         latency_ms = (datetime.now(UTC) - message.source_event.occurred_at).total_seconds() * 1000
         metrics.add_metric(name="PricesPublishedToIot", unit=MetricUnit.Count, value=1)

@@ -73,7 +73,7 @@ def _priced_market(market: Market) -> PricedMarket:
     return PricedMarket(
         type=market.type,
         line=market.line,
-        status=market.status,  # type: ignore[arg-type]
+        status=market.status,
         selections=tuple(
             PricedSelection(
                 name=selection.name,

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
 from operator import attrgetter
+from typing import Any, cast
 
 import numpy as np
 
@@ -489,14 +490,22 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
         for k in range(int(top - 0.5) + 1):
             over_under("team_total", 0.5 + k, score, ge, le, _TEAM_RANGE, prefix)
 
-    types, lines, names, bounds, starts, fair_sums, codes, settled = [], [], [], [], [], [], [], []
-    columns, cols = [], []
-    for index, (market_type, line, is_settled, fair_sum, selections) in enumerate(markets):
+    types: list[str] = []
+    lines: list[float | None] = []
+    names: list[str] = []
+    bounds: list[tuple[int, int]] = []
+    starts: list[int] = []
+    fair_sums: list[float] = []
+    codes: list[int] = []
+    settled: list[bool] = []
+    columns: list[int] = []
+    cols: list[tuple[int, int, int, int]] = []
+    for index, (market_type, market_line, is_settled, fair_sum, selections) in enumerate(markets):
         start = len(names)
         starts.append(start)
         bounds.append((start, start + len(selections)))
         types.append(market_type)
-        lines.append(line)
+        lines.append(market_line)
         fair_sums.append(fair_sum)
         codes.append(MARKET_TYPES.index(market_type))
         settled.append(is_settled)
@@ -505,7 +514,9 @@ def _layout(home_score: int, away_score: int, main_total_line: float, main_handi
             columns.append(index)
             cols.append(selection_columns)
     gathered = np.array(cols, dtype=np.intp)
-    keys = {(types[m], lines[m], names[s]): s for m, (first, end) in enumerate(bounds) for s in range(first, end)}
+    keys: dict[tuple[str, float | None, str], int] = {
+        (types[m], lines[m], names[s]): s for m, (first, end) in enumerate(bounds) for s in range(first, end)
+    }
     fair_sum_array = np.array(fair_sums)
     column_array, code_array = np.array(columns, dtype=np.intp), np.array(codes, dtype=np.intp)
     return _Layout(
@@ -714,7 +725,7 @@ def _prepare_values(request: PricingRequest) -> tuple:
 
 
 def _prepare(request: PricingRequest) -> _Prepared:
-    return _Prepared(*_prepare_values(request), request)
+    return _Prepared(*_prepare_values(request), request)  # type: ignore[call-arg]  # a 9-tuple of validated fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -756,7 +767,13 @@ _REAL_FIELDS = attrgetter(
 _COUNT_FIELDS = attrgetter("home_score", "away_score", "home_red_cards", "away_red_cards")
 _TRADER_FIELDS = attrgetter("suspended", "suspended_market_types", "margins", "price_overrides", "price_ladder")
 # Trader settings of a request that leaves everything at the house defaults (the common case).
-_PLAIN_TRADER_SETTINGS = (False, frozenset(), {}, {}, DEFAULT_PRICE_LADDER)
+_PLAIN_TRADER_SETTINGS: tuple[bool, frozenset[str], dict[str, float], dict[Any, float], tuple[float, ...]] = (
+    False,
+    frozenset(),
+    {},
+    {},
+    DEFAULT_PRICE_LADDER,
+)
 _SMALL_BATCH = 8
 _PHASE_CODES = {phase: code for code, phase in enumerate(PHASES)}
 _PRE_MATCH, _FULL_TIME = PHASES.index("pre_match"), PHASES.index("full_time")
@@ -987,10 +1004,12 @@ def _build_books(
     per_market: list[tuple[Selection, ...]] = []
     for row in range(count):
         book_selections = selections[row * width : (row + 1) * width]
-        per_market.extend(map(tuple, map(book_selections.__getitem__, shape.slices)))
+        book_markets = map(tuple, map(book_selections.__getitem__, shape.slices))
+        per_market.extend(cast(Iterable[tuple[Selection, ...]], book_markets))
     lines = shape.lines * count if one_layout else list(chain.from_iterable(layout.lines for layout in layouts))
     statuses = list(map(MARKET_STATUSES.__getitem__, status_codes.ravel().tolist()))
-    markets = list(map(_MarketBuilder, shape.types * count, lines, statuses, per_market))
+    # The builders turn into Market/Selection as they are built (see _MarketBuilder): the casts say so to mypy.
+    markets = cast(list[Market], list(map(_MarketBuilder, shape.types * count, lines, statuses, per_market)))
     size = len(shape.types)
     return [tuple(markets[row * size : (row + 1) * size]) for row in range(count)]
 
@@ -1140,8 +1159,8 @@ def _build_book(
     gc.disable()
     try:
         selections = list(map(_SelectionBuilder, layout.names, fair, probabilities, prices))
-        per_market = map(tuple, map(selections.__getitem__, layout.slices))
-        return tuple(map(_MarketBuilder, layout.types, layout.lines, statuses, per_market))
+        per_market = cast(Iterable[tuple[Selection, ...]], map(tuple, map(selections.__getitem__, layout.slices)))
+        return cast(tuple[Market, ...], tuple(map(_MarketBuilder, layout.types, layout.lines, statuses, per_market)))
     finally:
         if collector_was_enabled:
             gc.enable()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def check_margin_method(method: object, field: str = "margin_method") -> str:
     """Return ``method`` if it is one of :data:`MARGIN_METHODS`, else raise :class:`PricingInputError`."""
     if method not in MARGIN_METHODS:
         raise PricingInputError(field, f"must be one of {', '.join(MARGIN_METHODS)}, got {method!r}")
-    return method  # type: ignore[return-value]
+    return method
 
 
 def check_overround(value: object, field: str) -> float:
@@ -225,12 +226,12 @@ def _power_margin(
             exponents = np.minimum(np.maximum(np.fmax(from_f, from_split), _MIN_EXPONENT), 1.0)
             if iteration + 1 >= _MARGIN_NEWTON_STEPS:
                 exponents = np.where(booksum > 1.0, exponents, 1.0)
-                powered = np.exp(exponents.take(columns, axis=-1) * log_q)
+                powered = np.exp(cast(np.ndarray, exponents).take(columns, axis=-1) * log_q)
                 if np.abs(np.add.reduceat(powered, starts, axis=-1) - booksum).max(initial=0.0) <= tolerance:
                     break
             else:
-                powered = np.exp(exponents.take(columns, axis=-1) * log_q)
-    return exponents, powered
+                powered = np.exp(cast(np.ndarray, exponents).take(columns, axis=-1) * log_q)
+    return cast(np.ndarray, exponents), powered
 
 
 def _apply_normalised(

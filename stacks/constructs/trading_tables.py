@@ -42,8 +42,8 @@ class TradingTables(Construct):
                 partition_key=dynamodb.Attribute(name="fixture_id", type=dynamodb.AttributeType.STRING),
                 sort_key=sort_key,
                 billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST if on_demand else dynamodb.BillingMode.PROVISIONED,
-                read_capacity=None if on_demand else capacity.read_min,
-                write_capacity=None if on_demand else capacity.write_min,
+                read_capacity=capacity.read_min if isinstance(capacity, ProvisionedCapacity) else None,
+                write_capacity=capacity.write_min if isinstance(capacity, ProvisionedCapacity) else None,
                 warm_throughput=(
                     dynamodb.WarmThroughput(
                         read_units_per_second=config.table_warm_throughput.read_units_per_second,
