@@ -96,6 +96,16 @@ class Accounting:
         }
 
 
+def execution_name_from(base: str, taken: set[str]) -> str:
+    """``base``, or ``base-redelivery-N`` if ``base`` ran before in this engine (see execution_name)."""
+    name, attempt = base, 1
+    while name in taken:
+        attempt += 1
+        name = f"{base}-redelivery-{attempt}"
+    taken.add(name)
+    return name
+
+
 def execution_name(event: Any, taken: set[str]) -> str:
     """The ingest API's deterministic name (``feed-{fixture_id}-{sequence}``), made unique locally.
 
@@ -107,12 +117,7 @@ def execution_name(event: Any, taken: set[str]) -> str:
         base = f"feed-{fixture}-{_NAME_UNSAFE.sub('_', str(event.get('sequence', 'none')))[:16]}"
     else:
         base = "feed-not-an-object"
-    name, attempt = base, 1
-    while name in taken:
-        attempt += 1
-        name = f"{base}-redelivery-{attempt}"
-    taken.add(name)
-    return name
+    return execution_name_from(base, taken)
 
 
 class LocalEngine:
@@ -159,6 +164,7 @@ class LocalEngine:
         self._workers: list[threading.Thread] = []
         self._stopping = False
         self._finished: dict[str, FinishedExecution] = {}
+        self._started_elsewhere: dict[str, tuple[str, Any, float]] = {}  # arn -> (name, event, start time)
         self._finished_signal = threading.Condition()
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -327,7 +333,7 @@ class LocalEngine:
         """Wait until every submitted event has finished, and every asynchronous delivery with it."""
         deadline = time.monotonic() + timeout
         with self._work:
-            while any(self._queues.values()) or self._busy:
+            while any(self._queues.values()) or self._busy or self._started_elsewhere:
                 if not self._work.wait(timeout=max(0.0, deadline - time.monotonic())):
                     raise TimeoutError("events still running after the drain timeout")
         assert self.runtime is not None
@@ -349,12 +355,7 @@ class LocalEngine:
                 self._busy.add(key)
             try:
                 outcome = self._execute(event)
-                with self._work:
-                    self.outcomes.append(outcome)
-                    self.accounting.outcomes[outcome.kind] += 1
-                    self.accounting.final_states[outcome.final_state] += 1
-                    if outcome.kind == "quarantined" and outcome.reason:
-                        self.accounting.quarantine_reasons[outcome.reason.split(":", 1)[0]] += 1
+                self._account(outcome)
                 if on_done is not None:
                     on_done(outcome)
             finally:
@@ -370,13 +371,54 @@ class LocalEngine:
             stateMachineArn=self.feed_state_machine_arn, name=name, input=json.dumps(event)
         )["executionArn"]
         finished = self._wait_for_execution(arn)
-        duration_ms = (time.perf_counter() - started) * 1000
+        return self._outcome(event, name, arn, finished, (time.perf_counter() - started) * 1000)
+
+    @staticmethod
+    def _outcome(event: Any, name: str, arn: str, finished: FinishedExecution, duration_ms: float) -> Outcome:
         kind = OUTCOME_BY_FINAL_STATE.get(finished.final_state, "quarantined")
         reason = None
         if kind == "quarantined":
             failure = finished.quarantine_failure or {"Error": finished.error, "Cause": finished.cause}
             reason = f"{failure.get('Error')}: {failure.get('Cause')}"
         return Outcome(event, name, arn, finished.status, finished.final_state, kind, reason, duration_ms)
+
+    def _account(self, outcome: Outcome) -> None:
+        with self._work:
+            self.outcomes.append(outcome)
+            self.accounting.outcomes[outcome.kind] += 1
+            self.accounting.final_states[outcome.final_state] += 1
+            if outcome.kind == "quarantined" and outcome.reason:
+                self.accounting.quarantine_reasons[outcome.reason.split(":", 1)[0]] += 1
+            self._work.notify_all()
+
+    def start_execution_named(self, state_machine_arn: str, name: str, execution_input: str) -> str:
+        """Start an execution as an API integration does (asynchronously), under the name it asks for.
+
+        Used by the local gateway. The outcome is accounted like a submitted event's when it ends; a name
+        already taken gets the engine's ``-redelivery-N`` suffix, since AWS Express does not reject it.
+        """
+        with self._work:
+            unique = execution_name_from(name, self._names)
+            self.accounting.events += 1
+        arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{unique}"
+        try:
+            event = json.loads(execution_input)
+        except json.JSONDecodeError:
+            event = execution_input
+        with self._finished_signal:
+            self._started_elsewhere[arn] = (unique, event, time.perf_counter())
+        try:
+            started = self.client("stepfunctions").start_execution(
+                stateMachineArn=state_machine_arn, name=unique, input=execution_input
+            )["executionArn"]
+        except Exception:
+            with self._finished_signal, self._work:
+                self._started_elsewhere.pop(arn, None)
+                self.accounting.events -= 1
+            raise
+        if started != arn:
+            raise RuntimeError(f"moto named the execution {started}, not {arn}: the engine's ARN rule needs updating")
+        return arn
 
     def _wait_for_execution(self, arn: str, timeout: float = 120.0) -> FinishedExecution:
         with self._finished_signal:
@@ -397,8 +439,19 @@ class LocalEngine:
             quarantine_failure=_parse(quarantine.get("input")).get("failure") if quarantine else None,
         )
         with self._finished_signal:
-            self._finished[execution.execution_arn] = finished
+            started_elsewhere = self._started_elsewhere.get(execution.execution_arn)
+            if started_elsewhere is None:
+                self._finished[execution.execution_arn] = finished
             self._finished_signal.notify_all()
+        if started_elsewhere is not None:
+            # Accounted first, forgotten second: drain() waits while anything started elsewhere is pending.
+            name, event, started = started_elsewhere
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self._account(self._outcome(event, name, execution.execution_arn, finished, elapsed_ms))
+            with self._finished_signal:
+                self._started_elsewhere.pop(execution.execution_arn, None)
+            with self._work:
+                self._work.notify_all()
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []

@@ -88,6 +88,7 @@ class ProvisionedApp:
     functions: dict[str, LocalFunctionSpec] = field(default_factory=dict)  # by function name
     async_configs: dict[str, AsyncInvokeConfig] = field(default_factory=dict)  # by function name
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)  # stack -> output -> value
+    resolvers: dict[str, Resolver] = field(default_factory=dict)  # stack -> its intrinsics, as provisioned
 
     def of_type(self, resource_type: str) -> list[ProvisionedResource]:
         return [r for r in self.resources if r.type == resource_type]
@@ -157,6 +158,7 @@ def provision(
             if "Export" in output:
                 exports[resolver.resolve(output["Export"]["Name"])] = value
         context.app.outputs[stack.name] = outputs
+        context.app.resolvers[stack.name] = resolver
     return context.app
 
 
