@@ -157,7 +157,7 @@ class LocalEngine:
         self._names: set[str] = set()
         self.outcomes: list[Outcome] = []
         self.accounting = Accounting()
-        self.timings: dict[str, float] = defaultdict(float)
+        self.provision_seconds = 0.0
         self._queues: dict[str, deque[tuple[Any, Callable[[Outcome], None] | None]]] = defaultdict(deque)
         self._busy: set[str] = set()
         self._work = threading.Condition()
@@ -196,7 +196,7 @@ class LocalEngine:
             self._subscribe()
         started = time.perf_counter()
         self.app = provision(stacks, clients=self.client, region=REGION, account=DEFAULT_ACCOUNT_ID)
-        self.timings["provision_s"] = time.perf_counter() - started
+        self.provision_seconds = time.perf_counter() - started
         self.runtime.register(self.app.functions, self.app.async_configs)
         self.runtime.preload()
         self._route_powertools_logs()
@@ -610,9 +610,9 @@ class LocalEngine:
         stack.enter_context(_patched(IoTDataPlaneResponse, "publish", publish_to_broker))
 
     def _send_to_queue_arn(self, queue_arn: str, body: str) -> None:
-        name = queue_arn.rsplit(":", 1)[-1]
-        url = self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
-        self.client("sqs").send_message(QueueUrl=url, MessageBody=body)
+        assert self.app is not None
+        (queue,) = [q for q in self.app.of_type("AWS::SQS::Queue") if q.attributes["Arn"] == queue_arn]
+        self.client("sqs").send_message(QueueUrl=queue.ref, MessageBody=body)
 
     def _route_powertools_logs(self) -> None:
         """Handler logs go to the engine's Lambda log, not the terminal (the board stays readable)."""

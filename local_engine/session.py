@@ -154,7 +154,7 @@ def run_feed(
 
         assert engine.broker is not None  # the session always runs with MQTT
         out.write(
-            f"local engine: {title}, {len(items)} events, provisioned in {engine.timings['provision_s']:.1f} s "
+            f"local engine: {title}, {len(items)} events, provisioned in {engine.provision_seconds:.1f} s "
             f"(MQTT on 127.0.0.1:{engine.broker.port}, websockets {engine.broker.websocket_port})\n"
         )
         started = time.monotonic()

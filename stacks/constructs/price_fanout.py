@@ -25,18 +25,15 @@ class OnPremConsumer:
     """A queue that on-prem services poll, with the SNS filter that decides what reaches it."""
 
     id_: str
-    purpose: str
     filter_policy: dict[str, sns.SubscriptionFilter] | None
 
 
 # AWS never connects into the estate: results leave only through these queues, polled from on-prem.
 ON_PREM_CONSUMERS = (
-    OnPremConsumer("OnPremPrices", "every published book, for the on-prem price distribution", None),
-    OnPremConsumer(
-        "OnPremSettlement",
-        "the final book of each fixture (full time), for settlement",
-        {"event_type": sns.SubscriptionFilter.string_filter(allowlist=["full_time"])},
-    ),
+    # Every published book, for the on-prem price distribution.
+    OnPremConsumer("OnPremPrices", None),
+    # The final book of each fixture (full time), for settlement.
+    OnPremConsumer("OnPremSettlement", {"event_type": sns.SubscriptionFilter.string_filter(allowlist=["full_time"])}),
 )
 
 
