@@ -13,6 +13,7 @@ from stacks.feed_stack import FeedStack
 from stacks.operations_stack import OperationsStack
 from stacks.realtime_access_stack import RealtimeAccessStack
 from stacks.storage_stack import StorageStack
+from stacks.trader_stack import TraderStack
 
 STAGE_CONTEXT_KEY = "trading-engine:stage"
 
@@ -25,6 +26,7 @@ class TradingEngine:
     fanout: FanoutStack
     feed: FeedStack
     realtime_access: RealtimeAccessStack
+    trader: TraderStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
@@ -34,6 +36,7 @@ class TradingEngine:
             self.fanout,
             self.feed,
             self.realtime_access,
+            self.trader,
         )
 
 
@@ -59,8 +62,17 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
         alarm_topic=operations.alarms.topic,
     )
     realtime_access = RealtimeAccessStack(app, f"{prefix}-RealtimeAccess", config=config)
+    trader = TraderStack(
+        app,
+        f"{prefix}-Trader",
+        config=config,
+        tables=storage.tables,
+        pricing_function=feed.workflow.pricing_alias,
+        price_topic=fanout.fanout.topic,
+        realtime_access=realtime_access.access,
+    )
     Tags.of(app).add("project", "sports-trading-engine")
     Tags.of(app).add("stage", config.name)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
-    return TradingEngine(config, operations, storage, fanout, feed, realtime_access)
+    return TradingEngine(config, operations, storage, fanout, feed, realtime_access, trader)
