@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constants import TRADER_COMMAND_SCHEMA_FILE
 from stacks.constructs.lambda_function import engine_function
+from stacks.constructs.rest_api import engine_rest_api
 from stacks.nag import acknowledge
 
 # A value from the request goes into the execution input, a JSON document inside the JSON string "input":
@@ -100,39 +100,12 @@ class TraderApi(Construct):
         price_feed_iot_policy_name: str,
     ) -> None:
         super().__init__(scope, id_)
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=config.retention,
-            removal_policy=RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY,
-        )
-        self.api = apigateway.RestApi(
+        self.api = engine_rest_api(
             self,
             "Trader",
             description="Trader commands (Cognito, or SigV4 under /service), trading-state queries, realtime sign-in",
-            endpoint_types=[apigateway.EndpointType.REGIONAL],
-            cloud_watch_role=False,  # the account's API Gateway logging role comes with the ingest API
-            deploy_options=apigateway.StageOptions(
-                stage_name="v1",
-                tracing_enabled=True,
-                logging_level=apigateway.MethodLoggingLevel.INFO,
-                data_trace_enabled=False,
-                metrics_enabled=True,
-                throttling_rate_limit=config.trader_api_throttle.rate_per_second,
-                throttling_burst_limit=config.trader_api_throttle.burst,
-                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-            ),
+            config=config,
+            throttle=config.trader_api_throttle,
         )
         self.api.add_gateway_response(
             "InvalidTraderCommand",

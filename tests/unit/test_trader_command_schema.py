@@ -135,3 +135,25 @@ def test_response_template_answers_a_succeeded_execution_with_its_output() -> No
     )
 
     assert json.loads(body) == output and context["responseOverride"] == {}
+
+
+def test_market_types_are_the_pricing_engines_everywhere_they_are_listed() -> None:
+    # Given the pricing engine's market types, the command model's and the workflow's re-check
+    from typing import get_args
+
+    from lambdas.models.trader_commands import MarketType
+    from lambdas.pricing.engine import MARKET_TYPES
+    from stacks.constants import STATE_MACHINES_DIR
+
+    definition = json.loads((STATE_MACHINES_DIR / "trader_command.asl.json").read_text())
+    routed = {
+        rule["StringEquals"]
+        for choice in definition["States"]["RouteCommand"]["Choices"]
+        for condition in choice.get("And", [])
+        for rule in condition.get("Or", [])
+        if rule.get("Variable") == "$.request.command.market_type" and "StringEquals" in rule
+    }
+
+    # Then all three are the same list: a new market type cannot be priced but refused, or accepted but unknown
+    assert get_args(MarketType) == MARKET_TYPES
+    assert routed == set(MARKET_TYPES)
