@@ -33,6 +33,8 @@ NOT_NEEDED_LOCALLY: dict[str, str] = {
     "AWS::Lambda::LayerVersion": "the layer's pinned dependencies are installed in the local virtual environment",
     "AWS::XRay::SamplingRule": "there is no X-Ray locally; the engine's trace command shows each execution",
     "AWS::CloudWatch::Alarm": "the engine produces no CloudWatch metrics to alarm on; its accounting reports DLQs",
+    "AWS::CloudWatch::Dashboard": "no CloudWatch metrics locally; the dashboard's coverage is an infrastructure test",
+    "AWS::Logs::QueryDefinition": "a saved Logs Insights query; the engine's trace command shows each execution",
     "AWS::ApplicationAutoScaling::ScalableTarget": "capacity is unlimited locally",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "capacity is unlimited locally",
     "AWS::ApiGateway::Account": "account-level API Gateway logging",

@@ -10,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from stacks.config import StageConfig, load_stage_config
 from stacks.fanout_stack import FanoutStack
 from stacks.feed_stack import FeedStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.operations_stack import OperationsStack
 from stacks.realtime_access_stack import RealtimeAccessStack
 from stacks.storage_stack import StorageStack
@@ -25,6 +26,7 @@ class TradingEngine:
     fanout: FanoutStack
     feed: FeedStack
     realtime_access: RealtimeAccessStack
+    monitoring: MonitoringStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
@@ -34,6 +36,7 @@ class TradingEngine:
             self.fanout,
             self.feed,
             self.realtime_access,
+            self.monitoring,
         )
 
 
@@ -59,8 +62,17 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
         alarm_topic=operations.alarms.topic,
     )
     realtime_access = RealtimeAccessStack(app, f"{prefix}-RealtimeAccess", config=config)
+    # Last: it watches every stack built before it (a stack added above is picked up on the next synth).
+    monitoring = MonitoringStack(
+        app,
+        f"{prefix}-Monitoring",
+        config=config,
+        watched_stacks=[operations, storage, fanout, feed, realtime_access],
+        alarm_topic=operations.alarms.topic,
+        feed_log_group=feed.workflow.log_group,
+    )
     Tags.of(app).add("project", "sports-trading-engine")
     Tags.of(app).add("stage", config.name)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
-    return TradingEngine(config, operations, storage, fanout, feed, realtime_access)
+    return TradingEngine(config, operations, storage, fanout, feed, realtime_access, monitoring)

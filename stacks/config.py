@@ -62,6 +62,8 @@ class StageConfig(_Frozen):
     pricing_provisioned_concurrency: Annotated[int, Field(ge=0, le=1000)]
     ingest_throttle: IngestThrottle
     alarm_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    # p99 of feed timestamp -> IoT publish over five minutes that raises an alarm (milliseconds).
+    latency_alarm_p99_ms: Annotated[int, Field(ge=100)] = 2000
 
     def model_post_init(self, _context: object) -> None:
         if self.log_retention_days not in _RETENTION_BY_DAYS:

@@ -42,7 +42,7 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack_suffix", ["Operations", "Storage", "Fanout", "Feed", "RealtimeAccess"])
+@pytest.mark.parametrize("stack_suffix", ["Operations", "Storage", "Fanout", "Feed", "RealtimeAccess", "Monitoring"])
 def test_stack_template_matches_snapshot(
     dev_app: SynthesizedApp, snapshot_json: SnapshotAssertion, stack_suffix: str
 ) -> None:
