@@ -90,6 +90,10 @@ replay: synth ## Replay a JSON-lines feed locally: make replay FILE=feed.jsonl A
 diagram: synth ## Regenerate docs/architecture.drawio and docs/architecture.svg from the synthesized app
 	$(PY) -m tools.diagram cdk.out docs
 
+cost: build ## Cost of a million feed events, engine vs the Lambda->SNS chain: make cost ARGS="--subscribers 1000"
+	npx cdk synth --quiet -c trading-engine:stage=$(or $(STAGE),prod) -o .build/cdk.out.cost >/dev/null
+	@$(PY) -m tools.cost .build/cdk.out.cost $(ARGS)
+
 constraints: ## Re-pin every transitive package after a requirements change
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
 	.constraints-venv/bin/pip install --quiet -r requirements-dev.txt

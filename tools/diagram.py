@@ -140,7 +140,7 @@ def literal_definition(definition_string: Any) -> dict[str, Any]:
 Key = tuple[str, str]  # (stack name, logical id)
 
 
-class _AssemblyIndex:
+class AssemblyIndex:
     """Every resource of the app by (stack, logical id), and references resolved across stacks."""
 
     def __init__(self, stacks: list[StackArtifact]) -> None:
@@ -219,7 +219,7 @@ def node_id(key: Key) -> str:
 
 def build_architecture(stacks: list[StackArtifact]) -> Architecture:
     """Nodes (one per drawn resource, plus IoT Core where it is published to) and the edges between them."""
-    index = _AssemblyIndex(stacks)
+    index = AssemblyIndex(stacks)
     nodes: dict[str, Node] = {}
     for (stack_name, logical_id), resource in sorted(index.resources.items()):
         if resource["Type"] not in DRAWN_TYPES:
