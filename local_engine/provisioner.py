@@ -34,6 +34,7 @@ NOT_NEEDED_LOCALLY: dict[str, str] = {
     "AWS::XRay::SamplingRule": "there is no X-Ray locally; the engine's trace command shows each execution",
     "AWS::CloudWatch::Alarm": "the engine produces no CloudWatch metrics to alarm on; its accounting reports DLQs",
     "AWS::CloudWatch::Dashboard": "no CloudWatch metrics locally; the dashboard's coverage is an infrastructure test",
+    "AWS::Events::Rule": "schedules (the capacity planner) do not fire locally; its handler is tested on moto",
     "AWS::Logs::QueryDefinition": "a saved Logs Insights query; the engine's trace command shows each execution",
     "AWS::ApplicationAutoScaling::ScalableTarget": "capacity is unlimited locally",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "capacity is unlimited locally",

@@ -8,13 +8,15 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.config import OnDemandCapacity, ProvisionedCapacity, StageConfig
+from stacks.constants import FIXTURES_KICK_OFF_INDEX
 
 
 class TradingTables(Construct):
     """Three DynamoDB tables encrypted with one customer-managed key.
 
     - ``fixtures``: one item per fixture (partition key ``fixture_id``), holding the match state and
-      ``last_sequence``, the newest feed sequence applied (the ordering and duplicate guard).
+      ``last_sequence``, the newest feed sequence applied (the ordering and duplicate guard); indexed by
+      ``sport`` and ``kick_off_at`` for the capacity planner.
     - ``prices``: every book priced, keyed by ``fixture_id`` and the ``sequence`` that produced it;
       the current book is the item with the highest sequence.
     - ``trader_settings``: per fixture, one item per setting (margins, suspensions, overrides).
@@ -70,6 +72,15 @@ class TradingTables(Construct):
             return created
 
         self.fixtures = table("Fixtures")
+        # Fixtures by kick-off, for the capacity planner. Only the keys and match_phase are projected, so the
+        # index is written when a fixture is created or changes phase, not on every clock tick or goal.
+        self.fixtures.add_global_secondary_index(
+            index_name=FIXTURES_KICK_OFF_INDEX,
+            partition_key=dynamodb.Attribute(name="sport", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="kick_off_at", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=["match_phase"],
+        )
         self.prices = table(
             "Prices",
             sort_key=dynamodb.Attribute(name="sequence", type=dynamodb.AttributeType.NUMBER),
