@@ -64,6 +64,8 @@ class AppFacts:
     iot_publishing_subscribers: int
     workflow_xray_sampling_rate: float
     ingest_api_requests: int
+    workflow_log_level: str = "ALL"  # ALL logs every state; ERROR and FATAL log only failures; OFF nothing
+    workflow_logs_execution_data: bool = True
 
 
 @dataclass
@@ -196,6 +198,8 @@ def read_app_facts(stacks: list[StackArtifact]) -> AppFacts:
         iot_publishing_subscribers=sum(1 for key in functions if key in iot_publishers),
         workflow_xray_sampling_rate=sampling[0] if sampling else 0.0,
         ingest_api_requests=1 if ingest else 0,
+        workflow_log_level=str(properties.get("LoggingConfiguration", {}).get("Level", "OFF")),
+        workflow_logs_execution_data=bool(properties.get("LoggingConfiguration", {}).get("IncludeExecutionData")),
     )
 
 
@@ -319,7 +323,7 @@ def estimate(facts: AppFacts, prices: PriceBook, *, subscribers: int, events_per
     billed_gb = math.ceil(a["express_memory_mb"] / EXPRESS_MEMORY_CHUNK_MB) * EXPRESS_MEMORY_CHUNK_MB / KB
     express_gb_seconds = billed_seconds * billed_gb
     invoked = list(facts.invoked_memory_mb)
-    workflow_log_bytes = _workflow_log_bytes(facts.path, a, event_bytes + fixture_bytes, book_bytes)
+    workflow_log_bytes = _workflow_log_bytes(facts, a, event_bytes + fixture_bytes, book_bytes)
     lambda_log_bytes = a["lambda_log_bytes_per_invocation"] * (len(invoked) + len(bridge_memory))
     engine_traces = facts.workflow_xray_sampling_rate + a["lambda_xray_sampling_rate"] * len(bridge_memory)
     result.engine = [
@@ -373,9 +377,15 @@ def estimate(facts: AppFacts, prices: PriceBook, *, subscribers: int, events_per
     return result
 
 
-def _workflow_log_bytes(path: WorkflowPath, assumptions: dict[str, Any], input_bytes: int, book_bytes: int) -> int:
-    """Execution started and succeeded, then entered and exited per state, each with the data at that point
-    (the book is in the data from the pricing task on)."""
+def _workflow_log_bytes(facts: AppFacts, assumptions: dict[str, Any], input_bytes: int, book_bytes: int) -> int:
+    """At level ALL: execution started and succeeded, then entered and exited per state, each with the data at
+    that point when execution data is included (the book is in it from the pricing task on). Other levels log
+    only failures, so nothing on a priced event's path."""
+    if facts.workflow_log_level != "ALL":
+        return 0
+    if not facts.workflow_logs_execution_data:
+        input_bytes = book_bytes = 0
+    path = facts.path
     overhead = int(assumptions["log_event_overhead_bytes"])
     total = 2 * (overhead + input_bytes)
     carrying_book = False

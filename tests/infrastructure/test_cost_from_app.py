@@ -39,6 +39,7 @@ def test_facts_are_read_from_the_feed_workflow_and_its_topic(dev_app: Synthesize
     assert facts.iot_publishing_subscribers == 1
     assert facts.workflow_xray_sampling_rate == dev_app.engine.config.xray_sampling_rate
     assert facts.ingest_api_requests == 1
+    assert (facts.workflow_log_level, facts.workflow_logs_execution_data) == ("ALL", True)
 
 
 def test_doubling_the_pricing_memory_doubles_its_duration_cost(dev_app: SynthesizedApp) -> None:

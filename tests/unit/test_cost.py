@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from typing import Any
@@ -113,6 +114,22 @@ def test_workflow_logs_carry_the_book_after_the_pricing_task() -> None:
     workflow = 2 * 1100 + 2 * 1100 + 1100 + 11100 + 6 * 11100
     expected_bytes = workflow + 2 * 1000
     assert _line(result.engine, "CloudWatch Logs") == round(expected_bytes * 1e6 / 1024**3 * 0.5, 6)
+
+
+def test_workflow_logs_follow_the_logging_configuration() -> None:
+    # Given the same app logging at ERROR, and at ALL without execution data
+    errors_only = dataclasses.replace(FACTS, workflow_log_level="ERROR")
+    without_data = dataclasses.replace(FACTS, workflow_logs_execution_data=False)
+
+    # When estimated
+    prices = _prices()
+    errors_line = _line(estimate(errors_only, prices, subscribers=0, events_per_second=100).engine, "CloudWatch Logs")
+    data_line = _line(estimate(without_data, prices, subscribers=0, events_per_second=100).engine, "CloudWatch Logs")
+
+    # Then only the two Lambda invocations log at ERROR (a priced event has no failure), and without execution
+    # data each of the 12 workflow log events is its 100-byte envelope
+    assert errors_line == round(2 * 1000 * 1e6 / 1024**3 * 0.5, 6)
+    assert data_line == round((12 * 100 + 2 * 1000) * 1e6 / 1024**3 * 0.5, 6)
 
 
 def test_baseline_bills_its_lambdas_while_they_wait() -> None:
