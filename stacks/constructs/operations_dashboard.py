@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_lambda as lambda_
@@ -115,6 +116,7 @@ class OperationsDashboard(Construct):
         state_machines: list[sfn.StateMachine] = find_all(watched_stacks, sfn.StateMachine)
         functions: list[lambda_.Function] = find_all(watched_stacks, lambda_.Function)
         queues: list[sqs.Queue] = find_all(watched_stacks, sqs.Queue)
+        apis: list[apigateway.RestApi] = find_all(watched_stacks, apigateway.RestApi)
 
         self._alarm(
             "FeedToIotLatencyP99",
@@ -142,6 +144,35 @@ class OperationsDashboard(Construct):
                 ),
             ],
         ]
+
+        for api in apis:
+            name = short_name(api)
+            self._alarm(
+                f"{name.replace('/', '')}ServerErrors",
+                metric=api.metric_server_error(period=ALARM_PERIOD, statistic=cloudwatch.Stats.SUM),
+                threshold=0,
+                description=f"{name}: requests failed with a 5XX (the sender retries; check the integration)",
+            )
+            rows.append(
+                [
+                    cloudwatch.GraphWidget(
+                        title=f"{name}: requests per minute (4XX includes 429 throttling)",
+                        left=[
+                            api.metric_count(period=PERIOD, label="requests"),
+                            api.metric_client_error(period=PERIOD, label="4XX"),
+                            api.metric_server_error(period=PERIOD, label="5XX"),
+                        ],
+                        width=WIDGET_WIDTH,
+                        height=WIDGET_HEIGHT,
+                    ),
+                    cloudwatch.GraphWidget(
+                        title=f"{name}: latency (ms)",
+                        left=[api.metric_latency(period=PERIOD, statistic=s, label=s) for s in ("p50", "p99")],
+                        width=WIDGET_WIDTH,
+                        height=WIDGET_HEIGHT,
+                    ),
+                ]
+            )
 
         for state_machine in state_machines:
             name = short_name(state_machine)

@@ -81,6 +81,16 @@ def test_every_function_alarms_on_errors_and_throttles(dev_app: SynthesizedApp) 
     assert functions <= _alarmed(dev_app, "Throttles")
 
 
+def test_every_rest_api_alarms_on_server_errors(dev_app: SynthesizedApp) -> None:
+    # Given every REST API of the app (the ingest API today)
+    apis = set(dev_app.resources("AWS::ApiGateway::RestApi"))
+    assert apis
+
+    # Then each has a 5XX alarm, whose ApiName dimension is the API's name
+    server_error_alarms = [alarm for alarm in _alarms(dev_app) if alarm.get("MetricName") == "5XXError"]
+    assert len(server_error_alarms) == len(apis)
+
+
 def test_every_alarm_notifies_the_alarm_topic(dev_app: SynthesizedApp) -> None:
     # Given the alarm topic of the operations stack
     (topic_id,) = dev_app.template("-Operations")["Resources"].keys() & dev_app.resources("AWS::SNS::Topic").keys()
