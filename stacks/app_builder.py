@@ -62,12 +62,12 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
         alarm_topic=operations.alarms.topic,
     )
     realtime_access = RealtimeAccessStack(app, f"{prefix}-RealtimeAccess", config=config)
-    # Last: it watches every stack built before it (a stack added above is picked up on the next synth).
+    # Last: it watches every stack already in the app, so a stack added above is picked up on the next synth.
     monitoring = MonitoringStack(
         app,
         f"{prefix}-Monitoring",
         config=config,
-        watched_stacks=[operations, storage, fanout, feed, realtime_access],
+        watched_stacks=[child for child in app.node.children if isinstance(child, Stack)],
         alarm_topic=operations.alarms.topic,
         feed_log_group=feed.workflow.log_group,
     )

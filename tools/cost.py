@@ -120,18 +120,26 @@ def _task_action(state: dict[str, Any]) -> str | None:
     return resource.removeprefix("arn:aws:states:::") if state["Type"] == "Task" else None
 
 
-def read_app_facts(stacks: list[StackArtifact]) -> AppFacts:
-    """The per-event facts of the app's (single) EXPRESS feed workflow."""
+FEED_WORKFLOW_PREFIX = "FeedWorkflow"  # the construct that owns the feed workflow (stacks/constructs/feed_workflow.py)
+
+
+def read_app_facts(stacks: list[StackArtifact], *, workflow_prefix: str = FEED_WORKFLOW_PREFIX) -> AppFacts:
+    """The per-event facts of the EXPRESS feed workflow (the one whose logical id starts with
+    ``workflow_prefix``: other workflows, such as trader commands, may publish books too)."""
     index = AssemblyIndex(stacks)
     machines = [
         (key, resource)
         for key, resource in sorted(index.resources.items())
         if resource["Type"] == "AWS::StepFunctions::StateMachine"
+        and key[1].startswith(workflow_prefix)
         and resource["Properties"].get("StateMachineType") == "EXPRESS"
         and _publishes(resource)
     ]
     if len(machines) != 1:
-        raise ValueError(f"expected one EXPRESS workflow that publishes to SNS, found {len(machines)}")
+        raise ValueError(
+            f"workflow: expected one EXPRESS workflow named {workflow_prefix}* that publishes to SNS, "
+            f"found {len(machines)}"
+        )
     (machine_key, machine), stack_name = machines[0], machines[0][0][0]
     properties = machine["Properties"]
     definition = json.loads(properties["DefinitionString"])
