@@ -14,7 +14,7 @@ LAYER_PLATFORMS := --platform manylinux_2_28_aarch64 --platform manylinux2014_aa
 LAYER_PYTHON := 3.14
 
 .PHONY: help setup system-packages build schema synth deploy destroy test test-fast lint format snapshot-update \
-	price bench demo replay constraints clean
+	price bench demo replay diagram cost constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -86,6 +86,13 @@ demo: synth ## Play whole matches through the real workflow and handlers locally
 
 replay: synth ## Replay a JSON-lines feed locally: make replay FILE=feed.jsonl ARGS="--speed 10 --json"
 	$(PY) -m local_engine.replay $(or $(FILE),-) $(ARGS)
+
+diagram: synth ## Regenerate docs/architecture.drawio and docs/architecture.svg from the synthesized app
+	$(PY) -m tools.diagram cdk.out docs
+
+cost: build ## Cost of a million feed events, engine vs the Lambda->SNS chain: make cost ARGS="--subscribers 1000"
+	npx cdk synth --quiet -c trading-engine:stage=$(or $(STAGE),prod) -o .build/cdk.out.cost >/dev/null
+	@$(PY) -m tools.cost .build/cdk.out.cost $(ARGS)
 
 constraints: ## Re-pin every transitive package after a requirements change
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv

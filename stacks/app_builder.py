@@ -10,6 +10,7 @@ from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from stacks.config import StageConfig, load_stage_config
 from stacks.fanout_stack import FanoutStack
 from stacks.feed_stack import FeedStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.operations_stack import OperationsStack
 from stacks.realtime_access_stack import RealtimeAccessStack
 from stacks.storage_stack import StorageStack
@@ -27,6 +28,7 @@ class TradingEngine:
     feed: FeedStack
     realtime_access: RealtimeAccessStack
     trader: TraderStack
+    monitoring: MonitoringStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
@@ -37,6 +39,7 @@ class TradingEngine:
             self.feed,
             self.realtime_access,
             self.trader,
+            self.monitoring,
         )
 
 
@@ -71,8 +74,17 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
         price_topic=fanout.fanout.topic,
         realtime_access=realtime_access.access,
     )
+    # Last: it watches every stack already in the app, so a stack added above is picked up on the next synth.
+    monitoring = MonitoringStack(
+        app,
+        f"{prefix}-Monitoring",
+        config=config,
+        watched_stacks=[child for child in app.node.children if isinstance(child, Stack)],
+        alarm_topic=operations.alarms.topic,
+        feed_log_group=feed.workflow.log_group,
+    )
     Tags.of(app).add("project", "sports-trading-engine")
     Tags.of(app).add("stage", config.name)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
-    return TradingEngine(config, operations, storage, fanout, feed, realtime_access, trader)
+    return TradingEngine(config, operations, storage, fanout, feed, realtime_access, trader, monitoring)

@@ -52,6 +52,17 @@ class ApiThrottle(_Frozen):
     burst: Annotated[int, Field(ge=1)]
 
 
+class BigFixtureCapacity(_Frozen):
+    """Capacity raised before busy kick-offs by the capacity planner (stacks/constructs/capacity_planner.py)."""
+
+    lead_minutes: Annotated[int, Field(ge=15, le=1440)]  # capacity in place this long before kick-off
+    match_length_minutes: Annotated[int, Field(ge=90, le=300)] = 150  # a fixture counts as live this long after
+    fixtures_threshold: Annotated[int, Field(ge=1)]  # fixtures live or kicking off together that make it busy
+    pricing_provisioned_concurrency: Annotated[int, Field(ge=1, le=1000)]
+    # Raised on the fixtures and prices tables while busy; DynamoDB never lowers warm throughput again.
+    table_warm_throughput: WarmThroughput | None = None
+
+
 class StageConfig(_Frozen):
     """Everything that differs between dev and prod."""
 
@@ -66,8 +77,18 @@ class StageConfig(_Frozen):
     # Traders act at human speed; the limit stops a runaway script, not a trading desk.
     trader_api_throttle: ApiThrottle = ApiThrottle(rate_per_second=50, burst=100)
     alarm_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    # p99 of feed timestamp -> IoT publish over five minutes that raises an alarm (milliseconds).
+    latency_alarm_p99_ms: Annotated[int, Field(ge=100)] = 2000
+    big_fixture_capacity: BigFixtureCapacity | None = None
 
     def model_post_init(self, _context: object) -> None:
+        busy = self.big_fixture_capacity
+        if busy and busy.pricing_provisioned_concurrency < self.pricing_provisioned_concurrency:
+            raise ValueError(
+                "big_fixture_capacity.pricing_provisioned_concurrency: "
+                f"{busy.pricing_provisioned_concurrency} is below the stage's own "
+                f"pricing_provisioned_concurrency ({self.pricing_provisioned_concurrency})"
+            )
         if self.log_retention_days not in _RETENTION_BY_DAYS:
             raise ValueError(
                 f"log_retention_days: {self.log_retention_days} is not a CloudWatch Logs retention period "

@@ -24,3 +24,11 @@ IOT_BRIDGE_TIMEOUT_SECONDS = 15
 QUEUE_RETENTION_DAYS = 14  # the SQS maximum: an on-prem outage of up to two weeks loses nothing
 QUEUE_VISIBILITY_TIMEOUT_SECONDS = 60
 QUEUE_MAX_RECEIVE_COUNT = 5  # deliveries before a message moves to its dead-letter queue
+
+# The fixtures table's index of kick-off times (partition: sport, sort: kick_off_at as the feed sent it),
+# read by the capacity planner every CAPACITY_PLANNER_RATE_MINUTES.
+FIXTURES_KICK_OFF_INDEX = "by-kick-off"
+CAPACITY_PLANNER_RATE_MINUTES = 15
+CAPACITY_PLANNER_MEMORY_MB = 256
+CAPACITY_PLANNER_TIMEOUT_SECONDS = 60
+PRICING_ALIAS_NAME = "live"

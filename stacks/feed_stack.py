@@ -10,6 +10,7 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constructs.alarms import DeadLetterAlarms
+from stacks.constructs.capacity_planner import CapacityPlanner
 from stacks.constructs.feed_workflow import FeedWorkflow
 from stacks.constructs.ingest_api import IngestApi
 from stacks.constructs.trading_tables import TradingTables
@@ -36,6 +37,16 @@ class FeedStack(Stack):
             prices=tables.prices,
             price_topic=price_topic,
         )
+        if config.big_fixture_capacity is not None:
+            self.capacity_planner = CapacityPlanner(
+                self,
+                "CapacityPlanner",
+                config=config,
+                capacity=config.big_fixture_capacity,
+                fixtures=tables.fixtures,
+                warmed_tables=[tables.fixtures, tables.prices],
+                pricing_alias=self.workflow.pricing_alias,
+            )
         self.ingest = IngestApi(self, "IngestApi", config=config, workflow=self.workflow.state_machine)
         DeadLetterAlarms(
             self,

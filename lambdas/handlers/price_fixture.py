@@ -52,7 +52,7 @@ class PricingTaskInput(BaseModel):
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(
     payload: dict[str, Any], context: LambdaContext, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def reset_cached_collaborators() -> None:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext, *, publisher: IotPublisher | None = None) -> dict[str, Any]:
     """Republish every record; an invalid message or a failed publish raises, so Lambda retries the event
     and finally hands it to the failure destination: nothing is dropped silently."""

@@ -30,3 +30,24 @@ class RealtimeSessionEnv(BaseModel):
     # cognito-idp.{region}.amazonaws.com/{user pool id}: the key of the Logins map for GetId.
     USER_POOL_PROVIDER_NAME: Annotated[str, Field(min_length=3)]
     PRICE_FEED_IOT_POLICY_NAME: Annotated[str, Field(min_length=1)]
+
+
+class CapacityPlannerEnv(BaseModel):
+    """The capacity planner's settings, from stacks/config.py BigFixtureCapacity (set by the construct)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    FIXTURES_TABLE_NAME: Annotated[str, Field(min_length=3)]
+    KICK_OFF_INDEX_NAME: Annotated[str, Field(min_length=3)]
+    WARM_TABLE_NAMES: Annotated[str, Field(min_length=3, description="comma-separated table names")]
+    PRICING_FUNCTION_NAME: Annotated[str, Field(min_length=1)]
+    PRICING_ALIAS: Annotated[str, Field(min_length=1)]
+    SPORTS: Annotated[str, Field(min_length=1, description="comma-separated sports to look at")]
+    LEAD_MINUTES: Annotated[int, Field(ge=1)]
+    MATCH_LENGTH_MINUTES: Annotated[int, Field(ge=1)]
+    FIXTURES_THRESHOLD: Annotated[int, Field(ge=1)]
+    BUSY_CONCURRENCY: Annotated[int, Field(ge=1, le=1000)]
+    BASELINE_CONCURRENCY: Annotated[int, Field(ge=0, le=1000)]
+    # Both set or neither: warm throughput is optional per stage.
+    WARM_READS_PER_SECOND: Annotated[int, Field(ge=0)] = 0
+    WARM_WRITES_PER_SECOND: Annotated[int, Field(ge=0)] = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_xray as xray
@@ -10,6 +11,7 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constants import (
+    PRICING_ALIAS_NAME,
     PRICING_FUNCTION_MEMORY_MB,
     PRICING_FUNCTION_TIMEOUT_SECONDS,
     STATE_MACHINES_DIR,
@@ -53,7 +55,7 @@ class FeedWorkflow(Construct):
         self.pricing_alias = lambda_.Alias(
             self,
             "PriceFixtureLive",
-            alias_name="live",
+            alias_name=PRICING_ALIAS_NAME,
             version=self.pricing_function.current_version,
             provisioned_concurrent_executions=config.pricing_provisioned_concurrency or None,
         )
@@ -82,7 +84,12 @@ class FeedWorkflow(Construct):
             },
             config=config,
         )
-        fixtures.grant(self.state_machine, "dynamodb:UpdateItem", "dynamodb:GetItem")
+        # On the table only: table.grant() would add the table's indexes, which these item calls never touch.
+        iam.Grant.add_to_principal(
+            grantee=self.state_machine,
+            actions=["dynamodb:UpdateItem", "dynamodb:GetItem"],
+            resource_arns=[fixtures.table_arn],
+        )
         prices.grant(self.state_machine, "dynamodb:PutItem")
         for table in (fixtures, prices):
             if table.encryption_key is not None:

@@ -211,8 +211,18 @@ class TraderApi(Construct):
             timeout_seconds=10,
             environment={"FIXTURES_TABLE_NAME": fixtures.table_name, "PRICES_TABLE_NAME": prices.table_name},
         )
-        fixtures.grant_read_data(self.query_function)
-        prices.grant_read_data(self.query_function)
+        # On the tables only, the calls the queries make: grant_read_data would add every index.
+        iam.Grant.add_to_principal(
+            grantee=self.query_function,
+            actions=["dynamodb:GetItem", "dynamodb:Scan"],
+            resource_arns=[fixtures.table_arn],
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.query_function, actions=["dynamodb:Query"], resource_arns=[prices.table_arn]
+        )
+        for table in (fixtures, prices):
+            if table.encryption_key is not None:
+                table.encryption_key.grant_decrypt(self.query_function)
         queries = apigateway.LambdaIntegration(self.query_function)
         for resource in (fixtures_resource, fixture_resource, fixture_resource.add_resource("prices")):
             resource.add_method(

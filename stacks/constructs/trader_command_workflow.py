@@ -8,6 +8,7 @@ trader's change reaches every subscriber exactly as a feed event's does.
 from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -46,7 +47,12 @@ class TraderCommandWorkflow(Construct):
             },
             config=config,
         )
-        fixtures.grant(self.state_machine, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # On the table only: table.grant() would add the table's indexes, which these item calls never touch.
+        iam.Grant.add_to_principal(
+            grantee=self.state_machine,
+            actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            resource_arns=[fixtures.table_arn],
+        )
         prices.grant(self.state_machine, "dynamodb:PutItem")
         trader_actions.grant(self.state_machine, "dynamodb:PutItem", "dynamodb:UpdateItem")
         for table in (fixtures, prices, trader_actions):

@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from stacks.config import OnDemandCapacity, ProvisionedCapacity, StageConfig
+from stacks.constants import FIXTURES_KICK_OFF_INDEX
 
 
 class TradingTables(Construct):
@@ -15,7 +16,8 @@ class TradingTables(Construct):
 
     - ``fixtures``: one item per fixture (partition key ``fixture_id``), holding the match state,
       ``last_sequence`` (the newest feed sequence applied: the ordering and duplicate guard), the trader's
-      settings (suspensions, margins, overrides) and ``revision``, one more for every write of either kind.
+      settings (suspensions, margins, overrides) and ``revision``, one more for every write of either kind;
+      indexed by ``sport`` and ``kick_off_at`` for the capacity planner.
     - ``prices``: every book priced, keyed by ``fixture_id`` and the ``revision`` that produced it;
       the current book is the item with the highest revision.
     - ``trader_actions``: the audit of trader commands, keyed by ``fixture_id`` and ``action_id``
@@ -72,6 +74,15 @@ class TradingTables(Construct):
             return created
 
         self.fixtures = table("Fixtures")
+        # Fixtures by kick-off, for the capacity planner. Only the keys and match_phase are projected, so the
+        # index is written when a fixture is created or changes phase, not on every clock tick or goal.
+        self.fixtures.add_global_secondary_index(
+            index_name=FIXTURES_KICK_OFF_INDEX,
+            partition_key=dynamodb.Attribute(name="sport", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="kick_off_at", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=["match_phase"],
+        )
         self.prices = table(
             "Prices",
             sort_key=dynamodb.Attribute(name="revision", type=dynamodb.AttributeType.NUMBER),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -180,3 +180,57 @@ def test_topic_depth_is_checked_against_iot_limit() -> None:
     with pytest.raises(ValueError, match="more than 7 slashes"):
         price_topic("a/b/c/d/e/f/g", "FX-1")
     assert price_topic("a/b/c/d/e/f", "FX-1").count("/") == 7
+
+
+def _emitted_metrics(output: str) -> dict[str, Any]:
+    """The CloudWatch embedded-metric-format document with the bridge's metrics (a cold start adds its own)."""
+    (document,) = [json.loads(line) for line in output.splitlines() if '"FeedToIotLatency"' in line]
+    return document
+
+
+def test_end_to_end_latency_is_feed_time_to_publish_time(
+    bridge_env: None, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a book priced from a feed event that occurred 2.5 s ago
+    occurred_at = datetime.now(UTC) - timedelta(milliseconds=2500)
+    book = json.loads(_price_message(lambda_context))
+    book["source_event"]["occurred_at"] = occurred_at.isoformat()
+    publisher = publish_prices_to_iot.IotPublisher(_DiscardingClient())
+    capsys.readouterr()
+
+    # When the bridge publishes it
+    publish_prices_to_iot.handler(_sns_notification(json.dumps(book)), lambda_context, publisher=publisher)
+
+    # Then the metric the dashboard and the latency alarm read is about 2.5 s, in milliseconds
+    document = _emitted_metrics(capsys.readouterr().out)
+    (definitions,) = document["_aws"]["CloudWatchMetrics"]
+    units = {metric["Name"]: metric["Unit"] for metric in definitions["Metrics"]}
+    assert units["FeedToIotLatency"] == "Milliseconds"
+    (latency_ms,) = document["FeedToIotLatency"]
+    assert 2500 <= latency_ms < 2500 + 5000
+
+
+def test_a_feed_clock_ahead_of_aws_reports_zero_not_negative(
+    bridge_env: None, lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a feed event stamped 10 s in the future (the feed's clock runs ahead)
+    book = json.loads(_price_message(lambda_context))
+    book["source_event"]["occurred_at"] = (datetime.now(UTC) + timedelta(seconds=10)).isoformat()
+    capsys.readouterr()
+
+    # When the bridge publishes it
+    publish_prices_to_iot.handler(
+        _sns_notification(json.dumps(book)),
+        lambda_context,
+        publisher=publish_prices_to_iot.IotPublisher(_DiscardingClient()),
+    )
+
+    # Then the latency is clamped at zero, so a skewed clock cannot pull the percentiles below the truth
+    assert _emitted_metrics(capsys.readouterr().out)["FeedToIotLatency"] == [0.0]
+
+
+class _DiscardingClient:
+    """An IoT data client that accepts every publish (these tests look at the metrics, not the broker)."""
+
+    def publish(self, **_: Any) -> None:
+        return None

@@ -42,7 +42,7 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-SNAPSHOT_STACKS = ["Operations", "Storage", "Fanout", "Feed", "RealtimeAccess", "Trader"]
+SNAPSHOT_STACKS = ["Operations", "Storage", "Fanout", "Feed", "RealtimeAccess", "Trader", "Monitoring"]
 
 
 def test_every_stack_has_a_snapshot(dev_app: SynthesizedApp) -> None:
