@@ -64,7 +64,9 @@ class OutboundPoller:
         self.settings = settings
         self.sqs = sqs
         self.metrics = metrics or poller_metrics()
-        self.heartbeat = Heartbeat(stale_after_seconds=settings.wait_time_seconds + settings.delivery_timeout_seconds + 30)
+        self.heartbeat = Heartbeat(
+            stale_after_seconds=settings.wait_time_seconds + settings.delivery_timeout_seconds + 30
+        )
         self.stopping = threading.Event()
         self._last_receive_error: str | None = None
         self._received_once = False
@@ -132,7 +134,9 @@ class OutboundPoller:
                     acknowledged.append(received)
                 else:
                     self.metrics.inc("produce_errors_total", queue=queue)
-                    log("warning", "produce failed; left on the queue", message_id=received.message_id, error=str(error))
+                    log(
+                        "warning", "produce failed; left on the queue", message_id=received.message_id, error=str(error)
+                    )
 
             return on_delivery
 
