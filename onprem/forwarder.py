@@ -337,7 +337,7 @@ class FeedForwarder:
 
     def _dead_letter(self, record: FeedRecord, *, reason: str, status: int | None) -> DeliveryOutcome:
         """Produce the record, as it was, to the dead-letter topic with why; wait for Kafka to acknowledge it."""
-        headers = [
+        headers: list[tuple[str, str | bytes | None]] = [
             ("dead-letter-reason", reason.encode()),
             ("http-status", str(status or "").encode()),
             ("source-topic", record.topic.encode()),
@@ -346,23 +346,17 @@ class FeedForwarder:
         ]
         attempt = 0
         while not self.aborting.is_set():
-            delivered: list[KafkaError | None] = []
-            done = threading.Event()
-
-            def on_delivery(error: KafkaError | None, _: Message, box: list[KafkaError | None] = delivered) -> None:
-                box.append(error)
-                done.set()
-
+            report = DeliveryReport()
             self.producer.produce(
                 self.settings.dead_letter_topic,
                 key=record.key,
                 value=record.value,
                 headers=headers,
-                on_delivery=on_delivery,
+                on_delivery=report,
             )
-            while not done.is_set() and not self.aborting.is_set():
+            while not report.done.is_set() and not self.aborting.is_set():
                 self.producer.poll(0.1)
-            if delivered and delivered[0] is None:
+            if report.done.is_set() and report.error is None:
                 self.metrics.inc("events_dead_lettered_total", status=str(status or "unsendable"))
                 log("warning", "event dead-lettered", reason=reason[:300], lane=record.lane, offset=record.offset)
                 return "dead-lettered"
@@ -374,6 +368,18 @@ class FeedForwarder:
             )
             attempt += 1
         return "aborted"
+
+
+class DeliveryReport:
+    """Kafka's acknowledgement of one produced record (librdkafka calls it from poll())."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: KafkaError | None = None
+
+    def __call__(self, error: KafkaError | None, _: Message) -> None:
+        self.error = error
+        self.done.set()
 
 
 def _as_bytes(value: Any) -> bytes | None:
