@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from onprem.health import HealthServer, Heartbeat, Metrics
 from onprem.logs import log
@@ -145,14 +145,19 @@ class OutboundPoller:
                 self.metrics.inc("unparseable_messages_total", queue=queue)
                 log("warning", "not a price book; left for the dead-letter queue", message_id=received.message_id)
                 continue
+            try:
+                self.producer.produce(
+                    self.settings.outbound_topic,
+                    key=received.fixture_id.encode(),
+                    value=received.body.encode(),
+                    headers=[("sqs-message-id", received.message_id.encode()), ("sqs-queue", queue.encode())],
+                    on_delivery=report(received),
+                )
+            except (KafkaException, BufferError) as error:  # refused before sending (too large, queue full)
+                self.metrics.inc("produce_errors_total", queue=queue)
+                log("warning", "produce refused; left on the queue", message_id=received.message_id, error=str(error))
+                continue
             pending["count"] += 1
-            self.producer.produce(
-                self.settings.outbound_topic,
-                key=received.fixture_id.encode(),
-                value=received.body.encode(),
-                headers=[("sqs-message-id", received.message_id.encode()), ("sqs-queue", queue.encode())],
-                on_delivery=report(received),
-            )
         deadline = time.monotonic() + self.settings.delivery_timeout_seconds
         while pending["count"] > 0 and time.monotonic() < deadline:
             self.producer.poll(0.05)

@@ -200,36 +200,6 @@ def test_a_poison_event_goes_to_the_dead_letter_topic_and_the_fixture_carries_on
     assert sorted(ran) == [create["sequence"], kick_off["sequence"] + 2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the ingest API starts EXPRESS executions asynchronously (202 before the workflow runs), so the "
-    "forwarder's per-fixture order is not the order the workflow applies events in: a fixture's next event "
-    "can run before its previous one has, and is quarantined (NotInPlay). Passes once the API waits for "
-    "the execution (StartSyncExecution) or the workflow orders events itself.",
-)
-def test_a_clean_match_through_the_forwarder_applies_in_feed_order(
-    broker: TansuBroker,
-    engine: LocalEngine,
-    gateway: LocalGateway,
-    forwarder: ForwarderProcess,
-    feed_topic: str,
-) -> None:
-    # Given the opening events of a clean match (created, kick-off, clock ticks), keyed by fixture
-    events = matches("E2E-ORDER", fixtures=1, seed=13)[:12]
-    produce_feed(broker, feed_topic, events)
-    group = forwarder.environment["KAFKA_GROUP_ID"]
-
-    # When the forwarder sends them, one at a time for the fixture, in feed order
-    forwarder.start()
-    wait_until(lambda: committed_total(broker, feed_topic, group) == len(events), timeout=120, message=forwarder.log())
-    assert forwarder.signal(signal.SIGTERM) == 0
-    engine.drain()
-
-    # Then nothing of a clean feed is quarantined
-    outcomes = outcomes_for(engine, {events[0]["fixture_id"]})
-    assert [o.reason for o in outcomes if o.kind == "quarantined"] == []
-
-
 def test_the_kafka_demo_runs_the_whole_path_and_accounts_for_every_event(dev_app: Any) -> None:
     # Given a seeded sample feed with the supplier's faults (duplicates, reordering, malformed events)
     import io
