@@ -80,9 +80,10 @@ price: setup ## Quote a book: make price ARGS="--home-goals 1.6 --away-goals 1.1
 bench: synth ## Run the benchmarks (results in bench/results/, quoted in the README)
 	$(PY) -m bench.bench_pricing
 	$(PY) -m bench.bench_pipeline
+	$(PY) -m bench.bench_kafka_path
 
-demo: synth ## Play whole matches through the real workflow and handlers locally: make demo ARGS="--json"
-	$(PY) -m local_engine.demo $(ARGS)
+demo: synth ## Play whole matches through the real workflow and handlers locally: make demo ARGS="--json" (VIA=kafka: Kafka to Kafka through the on-prem bridges)
+	$(PY) -m local_engine.demo $(if $(VIA),--via $(VIA)) $(ARGS)
 
 replay: synth ## Replay a JSON-lines feed locally: make replay FILE=feed.jsonl ARGS="--speed 10 --json"
 	$(PY) -m local_engine.replay $(or $(FILE),-) $(ARGS)

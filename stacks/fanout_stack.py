@@ -39,3 +39,4 @@ class FanoutStack(Stack):
         CfnOutput(self, "PriceTopicArn", value=self.fanout.topic.topic_arn)
         for name, queue in self.fanout.queues.items():
             CfnOutput(self, f"{name}QueueUrl", value=queue.queue_url)
+        CfnOutput(self, "OnPremPollerRoleArn", value=self.fanout.poller_role.role_arn)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -80,6 +81,18 @@ class PriceFanout(Construct):
             )
             self.queues[consumer.id_] = queue
             self.dead_letter_queues[consumer.id_] = dead_letters
+        # The identity the on-prem outbound poller signs with: receive and delete on the on-prem queues,
+        # nothing else (the queues use SQS-managed keys, so no KMS grant is needed to read them).
+        # Principals of this account assume it (the poller's own credentials, e.g. IAM Roles Anywhere).
+        self.poller_role = iam.Role(
+            self,
+            "OnPremPollerRole",
+            assumed_by=iam.AccountRootPrincipal(),
+            description="Assumed by the on-prem outbound poller: receive/delete on the on-prem queues only",
+            max_session_duration=Duration.hours(1),
+        )
+        for queue in self.queues.values():
+            queue.grant_consume_messages(self.poller_role)
 
 
 def encrypted_queue(scope: Construct, id_: str, *, dead_letter_queue: sqs.DeadLetterQueue | None = None) -> sqs.Queue:

@@ -364,3 +364,27 @@ def test_the_forwarder_role_may_only_post_feed_events(dev_app: SynthesizedApp) -
     assert [st["Action"] for st in statements] == ["execute-api:Invoke"]
     resource = _flatten(statements[0]["Resource"])
     assert "/POST/feed-events" in resource and resource.count("execute-api") == 1
+
+
+def test_the_poller_role_may_only_receive_and_delete_on_the_on_prem_queues(dev_app: SynthesizedApp) -> None:
+    # Given the role the on-prem outbound poller assumes
+    (role_id,) = [rid for rid in dev_app.resources("AWS::IAM::Role") if rid.startswith("PriceFanoutOnPremPollerRole")]
+    statements = [
+        st
+        for policy in dev_app.resources("AWS::IAM::Policy").values()
+        if any(ref.get("Ref") == role_id for ref in policy["Properties"]["Roles"])
+        for st in _statements(policy)
+    ]
+    on_prem_queues = {
+        rid
+        for rid in dev_app.resources("AWS::SQS::Queue")
+        if rid.startswith(("PriceFanoutOnPremPricesQueue", "PriceFanoutOnPremSettlementQueue"))
+    }
+
+    # Then it may consume messages (no send, no purge) from exactly the two on-prem queues, nothing else
+    actions = {action for st in statements for action in _as_list(st["Action"])}
+    assert "sqs:ReceiveMessage" in actions and "sqs:DeleteMessage" in actions
+    assert not any(action in actions for action in ("sqs:SendMessage", "sqs:PurgeQueue", "sqs:*"))
+    assert all(action.startswith("sqs:") for action in actions)
+    resources = {resource["Fn::GetAtt"][0] for st in statements for resource in _as_list(st["Resource"])}
+    assert resources == on_prem_queues
