@@ -25,12 +25,6 @@ def main(argv: list[str] | None = None) -> int:
         help="direct: events submitted to the engine; kafka: feed topic -> forwarder -> ingest API -> ... -> "
         "outbound poller -> outbound topic, through a local Kafka-protocol broker (docs/onprem.md)",
     )
-    parser.add_argument(
-        "--async-ingest",
-        action="store_true",
-        help="with --via kafka: the local ingest API answers at StartExecution, as synthesized, instead of after "
-        "the execution (per-fixture order is then not kept: docs/onprem.md)",
-    )
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     try:
@@ -45,7 +39,6 @@ def main(argv: list[str] | None = None) -> int:
             assembly=args.assembly,
             concurrency=args.concurrency,
             out=sys.stdout,
-            wait_for_executions=not args.async_ingest,
         )
         if args.json:
             print(json.dumps(kafka_report, sort_keys=True))

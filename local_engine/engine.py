@@ -156,6 +156,7 @@ class LocalEngine:
         )
         self._clients: dict[str, Any] = {}
         self._names: set[str] = set()
+        self._awaited: set[str] = set()  # started elsewhere, and someone waits for the end (a sync execution)
         self.outcomes: list[Outcome] = []
         self.accounting = Accounting()
         self.provision_seconds = 0.0
@@ -392,7 +393,9 @@ class LocalEngine:
                 self.accounting.quarantine_reasons[outcome.reason.split(":", 1)[0]] += 1
             self._work.notify_all()
 
-    def start_execution_named(self, state_machine_arn: str, name: str, execution_input: str) -> str:
+    def start_execution_named(
+        self, state_machine_arn: str, name: str, execution_input: str, *, await_result: bool = False
+    ) -> str:
         """Start an execution as an API integration does (asynchronously), under the name it asks for.
 
         Used by the local gateway. The outcome is accounted like a submitted event's when it ends; a name
@@ -408,6 +411,8 @@ class LocalEngine:
             event = execution_input
         with self._finished_signal:
             self._started_elsewhere[arn] = (unique, event, time.perf_counter())
+            if await_result:
+                self._awaited.add(arn)
         try:
             started = self.client("stepfunctions").start_execution(
                 stateMachineArn=state_machine_arn, name=unique, input=execution_input
@@ -424,13 +429,18 @@ class LocalEngine:
     def run_sync_execution(self, state_machine_arn: str, name: str, execution_input: str) -> dict[str, Any]:
         """``StartSyncExecution``, which moto lacks: start, wait for the end, answer in that API's response shape.
 
-        Used by the local gateway for trader commands; these are not feed events, so they are not accounted.
+        Used by the local gateway. Feed events (the ingest API) are accounted like submitted ones; trader
+        commands are not feed events and are not.
         """
-        with self._work:
-            unique = execution_name_from(name, self._names)
-        arn = self.client("stepfunctions").start_execution(
-            stateMachineArn=state_machine_arn, name=unique, input=execution_input
-        )["executionArn"]
+        if state_machine_arn == self.feed_state_machine_arn:
+            arn = self.start_execution_named(state_machine_arn, name, execution_input, await_result=True)
+            unique = arn.rsplit(":", 1)[1]
+        else:
+            with self._work:
+                unique = execution_name_from(name, self._names)
+            arn = self.client("stepfunctions").start_execution(
+                stateMachineArn=state_machine_arn, name=unique, input=execution_input
+            )["executionArn"]
         finished = self._wait_for_execution(arn)
         result: dict[str, Any] = {"executionArn": arn, "stateMachineArn": state_machine_arn, "name": unique}
         result["status"] = finished.status
@@ -471,7 +481,8 @@ class LocalEngine:
         )
         with self._finished_signal:
             started_elsewhere = self._started_elsewhere.get(execution.execution_arn)
-            if started_elsewhere is None:
+            if started_elsewhere is None or execution.execution_arn in self._awaited:
+                self._awaited.discard(execution.execution_arn)
                 self._finished[execution.execution_arn] = finished
             self._finished_signal.notify_all()
         if started_elsewhere is not None:

@@ -23,7 +23,7 @@ from typing import IO, Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from local_engine.engine import LocalEngine
-from local_engine.gateway import LocalGateway, Response, Route
+from local_engine.gateway import LocalGateway
 from local_engine.kafka_broker import LOCAL_SESSION_TIMEOUT_MS, TansuBroker
 from local_engine.mqtt import free_port
 from local_engine.session import quiet_libraries
@@ -37,40 +37,14 @@ FORWARDER_GROUP = "feed-forwarder"
 PARTITIONS = 3
 
 
-class CompletionWaitingGateway(LocalGateway):
-    """The local ingest API, answering only once the execution it started has finished.
-
-    The synthesized API answers 202 as soon as StartExecution returns, so a fixture's next event can run
-    before its previous one (the forwarder's per-fixture order is lost; docs/onprem.md, "Ordering"). This
-    gateway shows the path as it behaves when the API waits for the workflow, as a StartSyncExecution
-    integration would: the forwarder's one-request-per-fixture rule then keeps the feed's order end to end.
-    """
-
-    def _integrate(self, route: Route, text: str) -> Response:
-        response = super()._integrate(route, text)
-        if response.status == 202:
-            arn = json.loads(response.body)["execution_arn"]
-            deadline = time.monotonic() + 60
-            while not any(o.execution_arn == arn for o in reversed(self.engine.outcomes)):
-                if time.monotonic() > deadline:
-                    return Response(504, json.dumps({"message": "Endpoint request timed out"}))
-                time.sleep(0.005)
-        return response
-
-
-def run_via_kafka(
-    feed: list[Any], *, assembly: Path, concurrency: int, out: IO[str], wait_for_executions: bool = True
-) -> dict[str, Any]:
+def run_via_kafka(feed: list[Any], *, assembly: Path, concurrency: int, out: IO[str]) -> dict[str, Any]:
     """Run ``feed`` through both bridges and the local engine; report what came out on the outbound topic."""
     quiet_libraries()
     with TansuBroker() as broker, LocalEngine(assembly, mqtt=False, concurrency=concurrency) as engine:
         broker.create_topics(FEED_TOPIC, DEAD_LETTER_TOPIC, OUTBOUND_TOPIC, partitions=PARTITIONS)
         out.write(f"kafka path: tansu on {broker.bootstrap_servers}, {len(feed)} events\n")
         _produce(broker, feed)
-        gateway_class = CompletionWaitingGateway if wait_for_executions else LocalGateway
-        ingest_mode = "answers after the execution" if wait_for_executions else "answers 202 at StartExecution"
-        out.write(f"local ingest API {ingest_mode}\n")
-        with gateway_class(engine) as gateway:
+        with LocalGateway(engine) as gateway:
             poller = OutboundPoller(
                 poller_settings(
                     {

@@ -1,4 +1,4 @@
-"""The ingest API served locally as deployed: IAM auth, schema validation, StartExecution through the template."""
+"""The ingest API served locally as deployed: IAM auth, schema validation, StartSyncExecution through the templates."""
 
 from __future__ import annotations
 

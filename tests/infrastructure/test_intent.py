@@ -157,10 +157,11 @@ def test_ingest_starts_the_workflow_directly_with_a_deterministic_name(dev_app: 
     method = dev_app.template("-Feed")["Resources"][_method_id(dev_app.template("-Feed"), "POST")]
     integration = method["Properties"]["Integration"]
 
-    # Then it is an AWS integration with Step Functions StartExecution, no Lambda in between,
+    # Then it is an AWS integration with Step Functions StartSyncExecution (a fixture's events stay in order),
+    # no Lambda in between,
     # its body is validated, and the execution name is built from fixture id and sequence
     assert integration["Type"] == "AWS"
-    assert "states:action/StartExecution" in _flatten(integration["Uri"])
+    assert "states:action/StartSyncExecution" in _flatten(integration["Uri"])
     template = _flatten(integration["RequestTemplates"]["application/json"])
     assert "feed-${body.fixture_id}-${body.sequence}" in template
     assert method["Properties"]["RequestValidatorId"]

@@ -134,3 +134,32 @@ def test_context_is_what_the_caller_passes() -> None:
 
     # Then the template reads it
     assert render("$context.requestId $context.identity.sourceIp", "{}", context=context) == "r-1 10.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "body"),
+    [
+        ({"status": "SUCCEEDED", "executionArn": "arn:x"}, None, {"accepted": True, "outcome": "processed"}),
+        (
+            {"status": "FAILED", "error": "EventQuarantined", "executionArn": "arn:x"},
+            None,
+            {"accepted": True, "outcome": "quarantined"},
+        ),
+        ({"status": "FAILED", "error": "States.Timeout", "executionArn": "arn:x"}, 503, {"accepted": False}),
+        ({"status": "TIMED_OUT", "executionArn": "arn:x"}, 503, {"accepted": False}),
+    ],
+)
+def test_ingest_response_accepts_processed_and_quarantined_events_only(
+    result: dict[str, str], status: int | None, body: dict[str, object]
+) -> None:
+    # Given the synchronous execution's end, as StartSyncExecution reports it (always HTTP 200)
+    from stacks.constructs.ingest_api import FEED_RESPONSE_TEMPLATE
+
+    context: dict[str, object] = {"responseOverride": {}}
+
+    # When the ingest API's response template renders it
+    rendered = json.loads(render(FEED_RESPONSE_TEMPLATE, json.dumps(result), context=context))
+
+    # Then a quarantined event is accepted (it is safe on the quarantine queue), anything unfinished is a 503
+    assert context["responseOverride"].get("status") == status  # type: ignore[attr-defined]
+    assert body.items() <= rendered.items()
