@@ -8,6 +8,7 @@ from aws_cdk import App, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from stacks.config import StageConfig, load_stage_config
+from stacks.console_stack import ConsoleStack
 from stacks.fanout_stack import FanoutStack
 from stacks.feed_stack import FeedStack
 from stacks.operations_stack import OperationsStack
@@ -15,6 +16,10 @@ from stacks.realtime_access_stack import RealtimeAccessStack
 from stacks.storage_stack import StorageStack
 
 STAGE_CONTEXT_KEY = "trading-engine:stage"
+# PLACEHOLDERS until the trader and query APIs (issue 5, built on main) are wired here: pass their stacks'
+# URLs to ConsoleStack instead. With these the console deploys and loads, and its API calls fail visibly.
+TRADER_API_URL_PLACEHOLDER = "https://trader-api.invalid/v1/"
+QUERY_API_URL_PLACEHOLDER = "https://query-api.invalid/v1/"
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,7 @@ class TradingEngine:
     fanout: FanoutStack
     feed: FeedStack
     realtime_access: RealtimeAccessStack
+    console: ConsoleStack
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
@@ -34,6 +40,7 @@ class TradingEngine:
             self.fanout,
             self.feed,
             self.realtime_access,
+            self.console,
         )
 
 
@@ -59,8 +66,18 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
         alarm_topic=operations.alarms.topic,
     )
     realtime_access = RealtimeAccessStack(app, f"{prefix}-RealtimeAccess", config=config)
+    console = ConsoleStack(
+        app,
+        f"{prefix}-Console",
+        config=config,
+        trader_api_url=TRADER_API_URL_PLACEHOLDER,
+        query_api_url=QUERY_API_URL_PLACEHOLDER,
+        user_pool=realtime_access.access.user_pool,
+        user_pool_client=realtime_access.access.console_client,
+        identity_pool_id=realtime_access.access.identity_pool.identity_pool_id,
+    )
     Tags.of(app).add("project", "sports-trading-engine")
     Tags.of(app).add("stage", config.name)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
-    return TradingEngine(config, operations, storage, fanout, feed, realtime_access)
+    return TradingEngine(config, operations, storage, fanout, feed, realtime_access, console)

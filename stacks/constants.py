@@ -23,3 +23,6 @@ IOT_BRIDGE_TIMEOUT_SECONDS = 15
 QUEUE_RETENTION_DAYS = 14  # the SQS maximum: an on-prem outage of up to two weeks loses nothing
 QUEUE_VISIBILITY_TIMEOUT_SECONDS = 60
 QUEUE_MAX_RECEIVE_COUNT = 5  # deliveries before a message moves to its dead-letter queue
+
+# Built by `make build`: the trader console (web/console) with npm mqtt's browser bundle in vendor/.
+CONSOLE_SITE_DIR = PROJECT_ROOT / ".build" / "console"

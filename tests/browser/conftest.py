@@ -92,12 +92,16 @@ def page(browser: Any, console: ConsoleServer) -> Iterator[Any]:
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
+# Generous: CI machines are shared, and a board of 60 fixtures loads 60 books over HTTP before it is ready.
+READY_TIMEOUT_MS = 60_000
+
+
 def sign_in(page: Any, username: str = "alice") -> None:
     """Sign in through the form and wait until the board has loaded every fixture's book and the feed is live."""
     page.get_by_label("User name").fill(username)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_selector("body[data-ready='true']", timeout=15_000)
-    page.wait_for_selector("#connection[data-state='live']", timeout=10_000)
+    page.wait_for_selector("body[data-ready='true']", timeout=READY_TIMEOUT_MS)
+    page.wait_for_selector("#connection[data-state='live']", timeout=READY_TIMEOUT_MS)
 
 
 def card(page: Any, fixture_id: str) -> Any:

@@ -13,7 +13,7 @@ from tests.browser.standin_api import StandInTradingApi, fixture_state, sample_f
 ARS_CHE = "EPL-2026-ARS-CHE"
 
 
-def wait_for_revision(page: Any, fixture_id: str, revision: int, timeout_ms: int = 5_000) -> None:
+def wait_for_revision(page: Any, fixture_id: str, revision: int, timeout_ms: int = 30_000) -> None:
     page.wait_for_function(
         "([id, revision]) => Number(document.querySelector(`[data-fixture-id='${id}']`)?.dataset.revision) >= revision",
         arg=[fixture_id, revision],
@@ -87,7 +87,7 @@ def test_b_suspend_click_sends_the_command_and_the_board_shows_the_market_suspen
     wait_for_revision(page, ARS_CHE, 2)
     assert trading_api.commands == [(ARS_CHE, {"command": "suspend", "market_type": "total_goals"})]
     assert group.get_attribute("data-status") == "suspended"
-    assert group.locator(".group-head .status-badge").inner_text() == "SUSPENDED"
+    assert group.locator(".group-head .status-badge").inner_text() == "SUSP"
     statuses = {row.get_attribute("data-status") for row in group.locator(".market").all()}
     assert statuses <= {"suspended", "settled", "closed"} and "suspended" in statuses
     # ...and only that market type: match result stays open, as does the fixture

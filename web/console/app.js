@@ -104,10 +104,11 @@ async function loadBooks(fixtures) {
     while (queue.length) {
       const { fixture_id: fixtureId } = queue.shift();
       const detail = await api().getFixture(fixtureId);
-      if (detail.book) board.applyBook(detail.book);
+      if (detail.book) board.queueBook(detail.book, Date.now(), noteUpdate); // one layout a frame, not one a book
     }
   }
   await Promise.all(Array.from({ length: BOOK_FETCH_CONCURRENCY }, worker));
+  await new Promise((resolve) => requestAnimationFrame(resolve)); // the last queued books are on the board
 }
 
 async function startConsole() {

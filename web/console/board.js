@@ -58,7 +58,7 @@ function formatLine(market) {
   const line = Number(market.line);
   const text = market.type === "asian_handicap" && line > 0 ? `+${line}` : String(line);
   if (market.type === "team_total") {
-    const side = market.selections[0]?.name.startsWith("away") ? "Away" : "Home";
+    const side = market.selections[0]?.name.startsWith("away") ? "A" : "H";
     return `${side} ${text}`;
   }
   return text;
@@ -169,7 +169,7 @@ export class Board {
     const phase = element("span", { className: "phase" });
     const badge = element("span", { className: "status-badge", attrs: { role: "status" } });
     const headingId = `fixture-${fixtureId.replace(/[^A-Za-z0-9_-]/g, "_")}`;
-    const heading = element("h2", { className: "teams", attrs: { id: headingId } }, home, score, away);
+    const heading = element("h2", { className: "teams", attrs: { id: headingId, title: fixtureId } }, home, score, away);
     card.setAttribute("aria-labelledby", headingId);
     const actions = element(
       "div",
@@ -181,7 +181,7 @@ export class Board {
       "header",
       { className: "fixture-head" },
       heading,
-      element("div", { className: "meta" }, minute, phase, badge, element("span", { className: "fixture-id", text: fixtureId })),
+      element("div", { className: "meta" }, minute, phase, badge),
       actions,
     );
     const markets = element("div", { className: "markets" });
@@ -206,7 +206,8 @@ export class Board {
     if (highlight && parts.score.textContent !== score) this.#flash(parts.score, "score-changed");
     parts.score.textContent = score;
     parts.minute.textContent = state.phase === "in_play" ? `${Math.floor(Number(state.minute ?? 0))}'` : "";
-    parts.phase.textContent = PHASE_LABELS[state.phase] ?? state.phase ?? "";
+    // In play, the minute says it all; other phases are named (Pre-match, Half time, Full time).
+    parts.phase.textContent = state.phase === "in_play" ? "" : (PHASE_LABELS[state.phase] ?? state.phase ?? "");
     const status = state.status ?? "open";
     card.dataset.status = status;
     card.dataset.phase = state.phase ?? "";
@@ -220,12 +221,12 @@ export class Board {
     const inputId = `margin-${fixtureId}-${type}`.replace(/[^A-Za-z0-9_-]/g, "_");
     const marginInput = element("input", {
       className: "margin-input",
-      attrs: { id: inputId, name: "margin", type: "number", step: "0.1", min: "0", inputmode: "decimal", placeholder: "%" },
+      attrs: { id: inputId, name: "margin", type: "number", step: "0.1", min: "0", inputmode: "decimal", placeholder: "mgn %" },
     });
     const marginForm = element(
       "form",
       { className: "margin-form", attrs: { "data-market-type": type } },
-      element("label", { text: "Margin %", attrs: { for: inputId } }),
+      element("label", { className: "visually-hidden", text: "Margin %", attrs: { for: inputId } }),
       marginInput,
       element("button", { className: "command set-margin", text: "Set", attrs: { type: "submit", "aria-label": `Set the ${MARKET_LABELS[type] ?? type} margin` } }),
     );
@@ -268,7 +269,7 @@ export class Board {
       const typeMarkets = byType.get(type);
       const status = groupStatus(typeMarkets);
       group.section.dataset.status = status;
-      group.badge.textContent = status === "open" ? "" : status.toUpperCase();
+      group.badge.textContent = { open: "", suspended: "SUSP", closed: "CLOSED" }[status] ?? status.toUpperCase();
       let previousRow = null;
       for (const market of typeMarkets) {
         const key = marketKey(market);
