@@ -47,15 +47,14 @@ def site_files() -> list[Path]:
 def build_site(destination: Path) -> Path:
     """Copy the page and the MQTT bundle into ``destination`` (replaced), ready to serve or deploy."""
     if not MQTT_BUNDLE.is_file():
-        raise ConsoleBundleMissing(
-            f"{MQTT_BUNDLE.relative_to(PROJECT_ROOT)} is missing: run `make build` (npm ci in web/console) first"
-        )
+        shown = MQTT_BUNDLE.relative_to(PROJECT_ROOT) if MQTT_BUNDLE.is_relative_to(PROJECT_ROOT) else MQTT_BUNDLE
+        raise ConsoleBundleMissing(f"{shown} is missing: run `make build` (npm ci in web/console) first")
     if destination.exists():
         shutil.rmtree(destination)
     (destination / "vendor").mkdir(parents=True)
     for path in site_files():
-        shutil.copy2(path, destination / path.name)
-    shutil.copy2(MQTT_BUNDLE, destination / VENDOR_BUNDLE_PATH)
+        shutil.copy(path, destination / path.name)  # not copy2: a fresh mtime keeps make's target newer
+    shutil.copy(MQTT_BUNDLE, destination / VENDOR_BUNDLE_PATH)
     return destination
 
 

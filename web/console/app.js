@@ -177,6 +177,9 @@ async function submitMfa(event) {
 async function main() {
   const response = await fetch("config.json", { cache: "no-store" });
   config = await response.json();
+  // API Gateway stage URLs end in "/" (https://id.execute-api.region.amazonaws.com/v1/); paths are joined with "/".
+  config.traderApiUrl = config.traderApiUrl.replace(/\/+$/, "");
+  config.queryApiUrl = config.queryApiUrl.replace(/\/+$/, "");
   view.stage.textContent = config.stage;
   view.password.hidden = config.auth.mode !== "cognito";
   view.password.querySelector("input").required = config.auth.mode === "cognito";
