@@ -90,6 +90,7 @@ price: setup ## Quote a book: make price ARGS="--home-goals 1.6 --away-goals 1.1
 bench: synth ## Run the benchmarks (results in bench/results/, quoted in the README)
 	$(PY) -m bench.bench_pricing
 	$(PY) -m bench.bench_pipeline
+	$(PY) -m bench.bench_console
 
 demo: synth ## Play whole matches through the real workflow and handlers locally: make demo ARGS="--json"
 	$(PY) -m local_engine.demo $(ARGS)
