@@ -53,10 +53,10 @@ NOT_NEEDED_LOCALLY: dict[str, str] = {
     "AWS::Cognito::IdentityPoolRoleAttachment": "see AWS::Cognito::UserPool",
     # The trader console's hosting: locally, local_engine/console_server.py serves the same page and bundle.
     "AWS::S3::Bucket": "the console's site and log buckets; locally the console server serves the page",
-    "AWS::S3::BucketPolicy": "see AWS::S3::Bucket",
-    "AWS::CloudFront::Distribution": "see AWS::S3::Bucket",
-    "AWS::CloudFront::OriginAccessControl": "see AWS::S3::Bucket",
-    "AWS::CloudFront::ResponseHeadersPolicy": "see AWS::S3::Bucket",
+    "AWS::S3::BucketPolicy": "the console's hosting: see AWS::S3::Bucket",
+    "AWS::CloudFront::Distribution": "the console's hosting: see AWS::S3::Bucket",
+    "AWS::CloudFront::OriginAccessControl": "the console's hosting: see AWS::S3::Bucket",
+    "AWS::CloudFront::ResponseHeadersPolicy": "the console's hosting: see AWS::S3::Bucket",
     "Custom::CDKBucketDeployment": "CDK's deploy-time copy of the console into its bucket; see AWS::S3::Bucket",
     "Custom::AWS": "the console's deploy-time IoT endpoint lookup; locally the console uses the local broker",
 }
