@@ -64,6 +64,7 @@ class FinishedExecution:
     error: str | None
     cause: str | None
     quarantine_failure: dict[str, Any] | None
+    output: str | None = None
 
 
 @dataclass(frozen=True)
@@ -420,6 +421,35 @@ class LocalEngine:
             raise RuntimeError(f"moto named the execution {started}, not {arn}: the engine's ARN rule needs updating")
         return arn
 
+    def run_sync_execution(self, state_machine_arn: str, name: str, execution_input: str) -> dict[str, Any]:
+        """``StartSyncExecution``, which moto lacks: start, wait for the end, answer in that API's response shape.
+
+        Used by the local gateway for trader commands; these are not feed events, so they are not accounted.
+        """
+        with self._work:
+            unique = execution_name_from(name, self._names)
+        arn = self.client("stepfunctions").start_execution(
+            stateMachineArn=state_machine_arn, name=unique, input=execution_input
+        )["executionArn"]
+        finished = self._wait_for_execution(arn)
+        result: dict[str, Any] = {"executionArn": arn, "stateMachineArn": state_machine_arn, "name": unique}
+        result["status"] = finished.status
+        if finished.status == "SUCCEEDED":
+            # StartSyncExecution's output is JSON text; moto keeps the execution's output as a value.
+            output = finished.output
+            result["output"] = output if isinstance(output, str) or output is None else json.dumps(output)
+        else:
+            result["error"], result["cause"] = finished.error, finished.cause
+        return result
+
+    def invoke_function(self, name_or_arn: str, event: Any) -> Any:
+        """Run a function's real handler synchronously (an API's Lambda proxy integration)."""
+        assert self.runtime is not None, "start the engine first"
+        spec = self.runtime.function_for(name_or_arn)
+        if spec is None:
+            raise KeyError(f"{name_or_arn}: no such function in the app")
+        return self.runtime.invoke(spec, event)
+
     def _wait_for_execution(self, arn: str, timeout: float = 120.0) -> FinishedExecution:
         with self._finished_signal:
             if not self._finished_signal.wait_for(lambda: arn in self._finished, timeout=timeout):
@@ -436,6 +466,7 @@ class LocalEngine:
             final_state=entered[-1]["name"] if entered else "<none>",
             error=getattr(execution, "error", None),
             cause=getattr(execution, "cause", None),
+            output=getattr(execution, "output", None),
             quarantine_failure=_parse(quarantine.get("input")).get("failure") if quarantine else None,
         )
         with self._finished_signal:
@@ -606,6 +637,7 @@ class LocalEngine:
         stack.enter_context(_patched(LambdaFunction, "_invoke_lambda", invoke_real_handler))
         stack.enter_context(_patched(BaseExecutionWorkerCommunication, "terminated", terminated))
         _speed_up_moto_executions(stack)
+        _context_start_time_as_text(stack)
         stack.enter_context(_patched(Subscription, "publish", deliver_to_lambda))
         stack.enter_context(_patched(IoTDataPlaneResponse, "publish", publish_to_broker))
 
@@ -623,6 +655,28 @@ class LocalEngine:
             for handler in logging.getLogger(name).handlers:
                 if isinstance(handler, logging.StreamHandler):
                     handler.setStream(self._log_stream)
+
+
+def _context_start_time_as_text(stack: contextlib.ExitStack) -> None:
+    """``$$.Execution.StartTime`` as AWS gives it, ISO 8601 text (``2026-11-22T15:00:00.123Z``).
+
+    moto 5.2.5 puts a ``datetime`` there, which no task can send: the trader-command workflow writes it to
+    DynamoDB as the time of the trader's action.
+    """
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_environment
+
+    def environment_with_text_start_time(worker: Any) -> Any:
+        environment = original(worker)
+        execution = environment.states.context_object.context_object_data["Execution"]
+        started = execution.get("StartTime")
+        if hasattr(started, "astimezone"):
+            utc = started.astimezone(UTC)
+            execution["StartTime"] = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+        return environment
+
+    stack.enter_context(_patched(ExecutionWorker, "_get_evaluation_environment", environment_with_text_start_time))
 
 
 def _speed_up_moto_executions(stack: contextlib.ExitStack) -> None:

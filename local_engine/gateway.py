@@ -1,23 +1,33 @@
 """A local HTTP gateway: the synthesized REST APIs served on loopback, routed and integrated as deployed.
 
-Routes, authorization types, request validation (the API's JSON-schema models), gateway responses and
-integrations are read from the cloud assembly's ``AWS::ApiGateway::*`` resources, and mapping templates
-are rendered with :mod:`local_engine.mapping_templates`. Served integrations: AWS ``states:StartExecution``
-(the ingest API). Anything else answers 501, naming the integration, rather than pretending.
+Routes (with path parameters), authorization types, request validation (the API's JSON-schema models), gateway
+responses and integrations are read from the cloud assembly's ``AWS::ApiGateway::*`` resources, and mapping
+templates are rendered with :mod:`local_engine.mapping_templates` (``$context.responseOverride.status`` included).
+Served integrations: AWS ``states:StartExecution`` (the ingest API), AWS ``states:StartSyncExecution`` (trader
+commands; moto lacks it, so the engine runs the execution to its end and answers in its response shape) and
+``AWS_PROXY`` Lambda (queries), which runs the real handler. Anything else answers 501, naming the integration.
+Every API is served on the one port under its stage's path (``/v1/...``); no two APIs share a route.
 
-IAM authorization is checked for a SigV4 ``Authorization`` header only: the signature cannot be verified
-without the signer's secret, which a local engine does not have (moto's credentials are fake).
+Two authorizers are stand-ins, because their real counterparts need secrets a local engine cannot have:
+- IAM: a SigV4 ``Authorization`` header is required but its signature is not verified (moto's keys are fake).
+- Cognito user pools: ``POST /local/sign-in`` (served only here, never deployed) issues a random token for a
+  username; the token stands in for the ID token, and its claims (``sub``, ``cognito:username``) reach the
+  integrations as ``$context.authorizer.claims``. Without a valid token a route answers 401 as API Gateway does.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import threading
+import time
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from jsonschema import Draft4Validator
 
@@ -26,6 +36,10 @@ from local_engine.mapping_templates import render
 from local_engine.provisioner import ProvisionedApp
 
 _START_EXECUTION = re.compile(r":states:action/StartExecution$")
+_START_SYNC_EXECUTION = re.compile(r":states:action/StartSyncExecution$")
+_LAMBDA_FUNCTION = re.compile(r":lambda:path/2015-03-31/functions/(?P<arn>.+)/invocations$")
+_PATH_PARAMETER = re.compile(r"\{([A-Za-z0-9_]+)\}")
+LOCAL_SIGN_IN_PATH = "/local/sign-in"
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,15 @@ class Route:
     @property
     def url_path(self) -> str:
         return f"/{self.stage}{self.path}"
+
+    def match(self, url_path: str) -> dict[str, str] | None:
+        """The path parameters if ``url_path`` (without its query) is this route's, else None."""
+        pattern = "".join(
+            f"(?P<{part[1:-1]}>[^/]+)" if _PATH_PARAMETER.fullmatch(part) else re.escape(part)
+            for part in re.split(r"(\{[A-Za-z0-9_]+\})", self.url_path)
+        )
+        found = re.fullmatch(pattern, url_path)
+        return None if found is None else {name: unquote(value) for name, value in found.groupdict().items()}
 
 
 def routes(stacks: list[StackArtifact], app: ProvisionedApp) -> list[Route]:
@@ -106,14 +129,52 @@ def _path(resource_id: Any, api_resources: dict[str, dict[str, Any]]) -> str:
 class Response:
     status: int
     body: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as the integrations see it."""
+
+    route: Route
+    path: str
+    path_parameters: dict[str, str]
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: str
+    claims: dict[str, str] | None
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def context(self) -> dict[str, Any]:
+        """``$context`` for mapping templates."""
+        return {
+            "requestId": self.request_id,
+            "stage": self.route.stage,
+            "resourcePath": self.route.path,
+            "httpMethod": self.route.http_method,
+            "authorizer": {"claims": dict(self.claims or {})},
+            "identity": {"userArn": "arn:aws:iam::123456789012:user/local-service-client" if self._signed else None},
+            "responseOverride": {},
+        }
+
+    @property
+    def _signed(self) -> bool:
+        return self.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 ")
 
 
 def validation_errors(validator: Draft4Validator, body: Any) -> Iterator[str]:
     """Each schema violation as API Gateway words it: where, and what is wrong."""
-    for error in sorted(validator.iter_errors(body), key=lambda e: (len(e.path), str(e.path))):
-        if error.validator == "oneOf" and not error.path:
-            continue  # the per-type branches: the envelope's own errors name the field
+    errors = sorted(validator.iter_errors(body), key=lambda e: (len(e.path), str(e.path)))
+    named = [error for error in errors if not (error.validator == "oneOf" and not error.path)]
+    # The per-type branches (oneOf) fail whenever a top-level field does, and that error names the field; a
+    # oneOf failure alone (a field missing for this type) is still a 400, in API Gateway's words.
+    for error in named or errors:
         where = "/".join(str(part) for part in error.path) or "object"
+        if error.validator == "oneOf" and not error.path:
+            matched = sum(1 for branch in error.schema["oneOf"] if Draft4Validator(branch).is_valid(body))
+            branches = len(error.schema["oneOf"])
+            yield f"{where}: instance failed to match exactly one schema (matched {matched} out of {branches})"
+            continue
         yield f"{where}: {error.message}"
 
 
@@ -126,6 +187,7 @@ class LocalGateway:
         assert engine.app is not None, "start the engine first"
         self.engine = engine
         self.routes = routes(read_stacks(engine.assembly_dir), engine.app)
+        self._signed_in: dict[str, dict[str, str]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
 
@@ -142,16 +204,32 @@ class LocalGateway:
         self._server.server_close()
 
     def handle(self, http_method: str, path: str, headers: dict[str, str], raw_body: bytes) -> Response:
-        route = next((r for r in self.routes if r.http_method == http_method and r.url_path == path), None)
-        if route is None:
+        url = urlsplit(path)
+        text = raw_body.decode("utf-8", errors="replace")
+        if http_method == "POST" and url.path.endswith(LOCAL_SIGN_IN_PATH):
+            return self._sign_in(text)
+        matched = next(
+            (
+                (r, found)
+                for r in self.routes
+                if r.http_method == http_method and (found := r.match(url.path)) is not None
+            ),
+            None,
+        )
+        if matched is None:
             return Response(403, json.dumps({"message": "Missing Authentication Token"}))  # what API Gateway says
+        route, path_parameters = matched
+        claims = None
         if route.authorization == "AWS_IAM" and not headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
             return Response(403, json.dumps({"message": "Missing Authentication Token"}))
+        if route.authorization == "COGNITO_USER_POOLS":
+            claims = self._signed_in.get(headers.get("authorization", "").removeprefix("Bearer "))
+            if claims is None:
+                return Response(401, json.dumps({"message": "Unauthorized"}))
         if route.integration.get("PassthroughBehavior") == "NEVER" and not headers.get("content-type", "").startswith(
             "application/json"
         ):
             return Response(415, json.dumps({"message": "Unsupported Media Type"}))
-        text = raw_body.decode("utf-8", errors="replace")
         if route.validator is not None:
             try:
                 body = json.loads(text)
@@ -160,7 +238,22 @@ class LocalGateway:
             problems = list(validation_errors(route.validator, body))
             if problems:
                 return self._bad_body(route, problems)
-        return self._integrate(route, text)
+        request = Request(route, url.path, path_parameters, dict(parse_qsl(url.query)), headers, text, claims)
+        return self._integrate(request)
+
+    def _sign_in(self, text: str) -> Response:
+        """The local stand-in for Cognito sign-in (see the module docstring)."""
+        try:
+            username = json.loads(text).get("username")
+        except (json.JSONDecodeError, AttributeError):
+            username = None
+        if not isinstance(username, str) or not re.fullmatch(r"[A-Za-z0-9._@-]{1,64}", username):
+            return Response(
+                400, json.dumps({"message": "username: 1 to 64 letters, digits or ._@-", "field": "username"})
+            )
+        token = secrets.token_urlsafe(32)
+        self._signed_in[token] = {"sub": str(uuid.uuid5(uuid.NAMESPACE_URL, username)), "cognito:username": username}
+        return Response(200, json.dumps({"token": token, "username": username}))
 
     def _bad_body(self, route: Route, problems: list[str]) -> Response:
         detail = "[" + "; ".join(problems) + "]"
@@ -168,28 +261,87 @@ class LocalGateway:
         rendered = render(template, "{}", context={"error": {"validationErrorString": detail.replace('"', "'")}})
         return Response(400, rendered)
 
-    def _integrate(self, route: Route, text: str) -> Response:
-        integration = route.integration
-        if integration.get("Type") != "AWS" or not _START_EXECUTION.search(str(integration.get("Uri", ""))):
-            return Response(501, json.dumps({"message": f"integration {integration.get('Uri')} is not served locally"}))
-        request = json.loads(render(integration["RequestTemplates"]["application/json"], text))
-        responses = integration.get("IntegrationResponses", [])
-        try:
-            arn = self.engine.start_execution_named(request["stateMachineArn"], request["name"], request["input"])
-        except Exception as error:  # noqa: BLE001 - any failure of the service maps through the selection patterns
-            status = str(getattr(error, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
-            chosen = next(
-                (r for r in responses if r.get("SelectionPattern") and re.fullmatch(r["SelectionPattern"], status)),
-                None,
-            )
-            if chosen is None:
-                return Response(500, json.dumps({"message": "Internal server error"}))
-            return Response(int(chosen["StatusCode"]), render(chosen["ResponseTemplates"]["application/json"], "{}"))
-        success = next(r for r in responses if not r.get("SelectionPattern"))
-        service_response = json.dumps({"executionArn": arn, "startDate": 0})
-        return Response(
-            int(success["StatusCode"]), render(success["ResponseTemplates"]["application/json"], service_response)
+    def _integrate(self, request: Request) -> Response:
+        integration = request.route.integration
+        uri = str(integration.get("Uri", ""))
+        if integration.get("Type") == "AWS" and _START_EXECUTION.search(uri):
+            return self._start_execution(request)
+        if integration.get("Type") == "AWS" and _START_SYNC_EXECUTION.search(uri):
+            return self._start_sync_execution(request)
+        if integration.get("Type") == "AWS_PROXY" and (function := _LAMBDA_FUNCTION.search(uri)):
+            return self._invoke_proxy(request, function.group("arn"))
+        return Response(501, json.dumps({"message": f"integration {integration.get('Uri')} is not served locally"}))
+
+    def _render_request(self, request: Request) -> dict[str, Any]:
+        template = request.route.integration["RequestTemplates"]["application/json"]
+        rendered = render(template, request.body, context=request.context(), params={"path": request.path_parameters})
+        return json.loads(rendered)
+
+    def _service_error(self, request: Request, error: Exception) -> Response:
+        """A refused service call, mapped through the integration's selection patterns as API Gateway does."""
+        status = str(getattr(error, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
+        responses = request.route.integration.get("IntegrationResponses", [])
+        chosen = next(
+            (r for r in responses if r.get("SelectionPattern") and re.fullmatch(r["SelectionPattern"], status)), None
         )
+        if chosen is None:
+            return Response(500, json.dumps({"message": "Internal server error"}))
+        return Response(int(chosen["StatusCode"]), render(chosen["ResponseTemplates"]["application/json"], "{}"))
+
+    def _respond(self, request: Request, service_response: dict[str, Any]) -> Response:
+        """The integration's default response, its template rendered (and its status override applied)."""
+        responses = request.route.integration.get("IntegrationResponses", [])
+        success = next(r for r in responses if not r.get("SelectionPattern"))
+        context = request.context()
+        body = render(success["ResponseTemplates"]["application/json"], json.dumps(service_response), context=context)
+        return Response(int(context["responseOverride"].get("status", success["StatusCode"])), body.strip() + "\n")
+
+    def _start_execution(self, request: Request) -> Response:
+        started = self._render_request(request)
+        try:
+            arn = self.engine.start_execution_named(started["stateMachineArn"], started["name"], started["input"])
+        except Exception as error:  # noqa: BLE001 - any failure of the service maps through the selection patterns
+            return self._service_error(request, error)
+        return self._respond(request, {"executionArn": arn, "startDate": 0})
+
+    def _start_sync_execution(self, request: Request) -> Response:
+        started = self._render_request(request)
+        try:
+            result = self.engine.run_sync_execution(started["stateMachineArn"], started["name"], started["input"])
+        except Exception as error:  # noqa: BLE001 - as above
+            return self._service_error(request, error)
+        return self._respond(request, result)
+
+    def _invoke_proxy(self, request: Request, function_arn: str) -> Response:
+        """Lambda proxy integration: the REST API (v1) event in, the function's status, headers and body out."""
+        event = {
+            "resource": request.route.path,
+            "path": request.path.removeprefix(f"/{request.route.stage}"),
+            "httpMethod": request.route.http_method,
+            "headers": {name.title(): value for name, value in request.headers.items()},
+            "multiValueHeaders": {name.title(): [value] for name, value in request.headers.items()},
+            "queryStringParameters": request.query or None,
+            "multiValueQueryStringParameters": {k: [v] for k, v in request.query.items()} or None,
+            "pathParameters": request.path_parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "requestId": request.request_id,
+                "stage": request.route.stage,
+                "resourcePath": request.route.path,
+                "httpMethod": request.route.http_method,
+                "path": request.path,
+                "requestTimeEpoch": int(time.time() * 1000),
+                "authorizer": {"claims": dict(request.claims or {})},
+                "identity": {"sourceIp": "127.0.0.1"},
+            },
+            "body": request.body or None,
+            "isBase64Encoded": False,
+        }
+        invocation = self.engine.invoke_function(function_arn, event)
+        if invocation.errored:
+            return Response(502, json.dumps({"message": "Internal server error"}))
+        answer = json.loads(invocation.payload)
+        return Response(int(answer.get("statusCode", 200)), answer.get("body") or "", dict(answer.get("headers") or {}))
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         gateway = self
@@ -201,7 +353,10 @@ class LocalGateway:
                 response = gateway.handle(self.command, self.path, headers, self.rfile.read(length))
                 payload = response.body.encode()
                 self.send_response(response.status)
-                self.send_header("Content-Type", "application/json")
+                for name, value in response.headers.items():
+                    if name.lower() not in {"content-type", "content-length"}:
+                        self.send_header(name, value)
+                self.send_header("Content-Type", response.headers.get("Content-Type", "application/json"))
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

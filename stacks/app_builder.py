@@ -14,12 +14,9 @@ from stacks.feed_stack import FeedStack
 from stacks.operations_stack import OperationsStack
 from stacks.realtime_access_stack import RealtimeAccessStack
 from stacks.storage_stack import StorageStack
+from stacks.trader_stack import TraderStack
 
 STAGE_CONTEXT_KEY = "trading-engine:stage"
-# PLACEHOLDERS until the trader and query APIs (issue 5, built on main) are wired here: pass their stacks'
-# URLs to ConsoleStack instead. With these the console deploys and loads, and its API calls fail visibly.
-TRADER_API_URL_PLACEHOLDER = "https://trader-api.invalid/v1/"
-QUERY_API_URL_PLACEHOLDER = "https://query-api.invalid/v1/"
 
 
 @dataclass(frozen=True)
@@ -30,6 +27,7 @@ class TradingEngine:
     fanout: FanoutStack
     feed: FeedStack
     realtime_access: RealtimeAccessStack
+    trader: TraderStack
     console: ConsoleStack
 
     @property
@@ -40,6 +38,7 @@ class TradingEngine:
             self.fanout,
             self.feed,
             self.realtime_access,
+            self.trader,
             self.console,
         )
 
@@ -66,12 +65,22 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
         alarm_topic=operations.alarms.topic,
     )
     realtime_access = RealtimeAccessStack(app, f"{prefix}-RealtimeAccess", config=config)
+    trader = TraderStack(
+        app,
+        f"{prefix}-Trader",
+        config=config,
+        tables=storage.tables,
+        pricing_function=feed.workflow.pricing_alias,
+        price_topic=fanout.fanout.topic,
+        realtime_access=realtime_access.access,
+    )
     console = ConsoleStack(
         app,
         f"{prefix}-Console",
         config=config,
-        trader_api_url=TRADER_API_URL_PLACEHOLDER,
-        query_api_url=QUERY_API_URL_PLACEHOLDER,
+        # One REST API serves the trader commands and the queries (stacks/constructs/trader_api.py).
+        trader_api_url=trader.api.api.url,
+        query_api_url=trader.api.api.url,
         user_pool=realtime_access.access.user_pool,
         user_pool_client=realtime_access.access.console_client,
         identity_pool_id=realtime_access.access.identity_pool.identity_pool_id,
@@ -80,4 +89,4 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
     Tags.of(app).add("stage", config.name)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
-    return TradingEngine(config, operations, storage, fanout, feed, realtime_access, console)
+    return TradingEngine(config, operations, storage, fanout, feed, realtime_access, trader, console)

@@ -45,7 +45,9 @@ class WarmThroughput(_Frozen):
     write_units_per_second: Annotated[int, Field(ge=4000)]
 
 
-class IngestThrottle(_Frozen):
+class ApiThrottle(_Frozen):
+    """Stage-level API Gateway throttling (requests per second, and the burst above it)."""
+
     rate_per_second: Annotated[int, Field(ge=1)]
     burst: Annotated[int, Field(ge=1)]
 
@@ -60,7 +62,9 @@ class StageConfig(_Frozen):
     log_retention_days: int
     xray_sampling_rate: Annotated[float, Field(ge=0.0, le=1.0)]
     pricing_provisioned_concurrency: Annotated[int, Field(ge=0, le=1000)]
-    ingest_throttle: IngestThrottle
+    ingest_throttle: ApiThrottle
+    # Traders act at human speed; the limit stops a runaway script, not a trading desk.
+    trader_api_throttle: ApiThrottle = ApiThrottle(rate_per_second=50, burst=100)
     alarm_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
 
     def model_post_init(self, _context: object) -> None:

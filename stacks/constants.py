@@ -5,6 +5,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STATE_MACHINES_DIR = PROJECT_ROOT / "statemachines"
 FEED_EVENT_SCHEMA_FILE = PROJECT_ROOT / "docs" / "schemas" / "feed-event.schema.json"
+TRADER_COMMAND_SCHEMA_FILE = PROJECT_ROOT / "docs" / "schemas" / "trader-command.schema.json"
 # Built by `make build`: the Lambda dependencies for arm64, installed with pip --platform (no Docker).
 LAMBDA_LAYER_DIR = PROJECT_ROOT / ".build" / "lambda-layer"
 

@@ -19,6 +19,6 @@ class StorageStack(Stack):
         CfnOutput(self, "PricesTableName", value=self.tables.prices.table_name)
         CfnOutput(
             self,
-            "TraderSettingsTableName",
-            value=self.tables.trader_settings.table_name,
+            "TraderActionsTableName",
+            value=self.tables.trader_actions.table_name,
         )

@@ -1,16 +1,49 @@
-"""A fixture's state as the feed workflow leaves it in DynamoDB (the item returned by its conditional update)."""
+"""A fixture's state as the workflows leave it in DynamoDB (the item returned by their conditional updates)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 MatchPhase = Literal["pre_match", "in_play", "half_time", "full_time"]
 
+# Trader settings are top-level attributes of the fixture item, so a command changes one setting with one
+# conditional write and the feed workflow's update returns them to the pricing Lambda with no extra read.
+# Their names carry the market type (and line and selection), written by statemachines/trader_command.asl.json.
+MARGIN_ATTRIBUTE_PREFIX = "margin_"
+OVERRIDE_ATTRIBUTE_PREFIX = "override#"
+NO_LINE = "none"
+
+
+def margin_attribute(market_type: str) -> str:
+    return f"{MARGIN_ATTRIBUTE_PREFIX}{market_type}"
+
+
+def override_attribute(market_type: str, line: float | None, selection: str) -> str:
+    return f"{OVERRIDE_ATTRIBUTE_PREFIX}{market_type}#{NO_LINE if line is None else format(line, 'g')}#{selection}"
+
+
+OverrideKey = tuple[str, float | None, str]
+
+
+class PriceOverride(BaseModel):
+    """A trader's fixed price: the workflow cannot add times, so it stores when it was set and for how long."""
+
+    model_config = ConfigDict(frozen=True)
+
+    price: Annotated[float, Field(gt=1.0)]
+    set_at: AwareDatetime
+    for_seconds: Annotated[int, Field(ge=1)]
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.set_at + timedelta(seconds=self.for_seconds)
+
 
 class FixtureState(BaseModel):
-    """Attribute names are the ones the workflow's update expressions write (statemachines/feed_event.asl.json)."""
+    """Attribute names are the ones the workflows' update expressions write (statemachines/*.asl.json)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -29,3 +62,31 @@ class FixtureState(BaseModel):
     home_red_cards: Annotated[int, Field(ge=0)] = 0
     away_red_cards: Annotated[int, Field(ge=0)] = 0
     suspension_reason: str | None = None
+    # Every write to the fixture (feed event or trader command) adds one: books and publications are ordered by it.
+    revision: Annotated[int, Field(ge=0)] = 0
+    trader_suspended: bool = False
+    suspended_market_types: frozenset[str] = frozenset()
+    margins: dict[str, float] = Field(default_factory=dict)
+    price_overrides: dict[OverrideKey, PriceOverride] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_setting_attributes(cls, value: Any) -> Any:
+        """Gather ``margin_{type}`` and ``override#{type}#{line}#{selection}`` attributes into their maps."""
+        if not isinstance(value, dict) or ("margins" in value or "price_overrides" in value):
+            return value
+        collected = dict(value)
+        margins = {}
+        overrides = {}
+        for name, setting in value.items():
+            if name.startswith(MARGIN_ATTRIBUTE_PREFIX):
+                margins[name.removeprefix(MARGIN_ATTRIBUTE_PREFIX)] = setting
+            elif name.startswith(OVERRIDE_ATTRIBUTE_PREFIX):
+                market_type, line, selection = name.removeprefix(OVERRIDE_ATTRIBUTE_PREFIX).split("#", 2)
+                overrides[(market_type, None if line == NO_LINE else float(line), selection)] = setting
+        collected["margins"] = margins
+        collected["price_overrides"] = overrides
+        return collected
+
+    def overrides_in_force(self, at: datetime) -> dict[OverrideKey, float]:
+        return {key: override.price for key, override in self.price_overrides.items() if override.expires_at > at}

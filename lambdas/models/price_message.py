@@ -35,7 +35,8 @@ class Score(_Message):
 
 
 class SourceEvent(_Message):
-    """The feed event that produced this book: lets subscribers measure feed-to-screen latency."""
+    """What produced this book: a feed event (lets subscribers measure feed-to-screen latency) or a trader
+    command (``type`` is ``trader:{command}``, ``event_id`` the API request id)."""
 
     event_id: str
     type: str
@@ -45,7 +46,10 @@ class SourceEvent(_Message):
 class PriceMessage(_Message):
     fixture_id: str
     sport: Literal["football"]
-    sequence: Annotated[int, Field(ge=1, description="Feed sequence that produced this book")]
+    sequence: Annotated[int, Field(ge=1, description="The newest feed sequence applied to the fixture")]
+    revision: Annotated[
+        int, Field(ge=0, description="Writes to the fixture so far (feed events and trader commands): orders books")
+    ]
     generated_at: AwareDatetime
     status: FixtureStatus
     phase: Literal["pre_match", "in_play", "half_time", "full_time"]

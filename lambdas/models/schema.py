@@ -1,7 +1,7 @@
-"""Generate the feed-event JSON schema (draft 4, the version API Gateway validates) from the models.
+"""Generate the API request schemas (draft 4, the version API Gateway validates) from the models.
 
-Run ``python -m lambdas.models.schema`` to rewrite docs/schemas/feed-event.schema.json; a test fails
-when the committed file differs from what the models generate.
+Run ``python -m lambdas.models.schema`` to rewrite docs/schemas/feed-event.schema.json and
+docs/schemas/trader-command.schema.json; a test fails when a committed file differs from what the models generate.
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from lambdas.models.feed_events import FeedEvent
+from lambdas.models.trader_commands import TraderCommand
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "feed-event.schema.json"
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+SCHEMA_FILE = SCHEMAS_DIR / "feed-event.schema.json"
+TRADER_COMMAND_SCHEMA_FILE = SCHEMAS_DIR / "trader-command.schema.json"
 
 # Keywords of later drafts that draft 4 (API Gateway) does not know; the validation they carry is
 # kept by other keywords (const -> enum) or is documentation only.
@@ -44,16 +47,48 @@ def feed_event_schema() -> dict[str, Any]:
     }
 
 
-def _envelope(branches: list[dict[str, Any]]) -> dict[str, Any]:
-    """The fields every event type requires, with their constraints, and ``type`` as one of the type names."""
+def trader_command_schema() -> dict[str, Any]:
+    """The trader-command schema in draft 4, built like the feed event's: ``command`` checked at the top level."""
+    generated = TypeAdapter(TraderCommand).json_schema()
+    definitions = generated.pop("$defs", {})
+    schema = _to_draft4(generated, definitions)
+    return {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "TraderCommand",
+        "description": "One trader command (docs/trader-api.md)",
+        **_envelope(schema["oneOf"], discriminator="command", every_shared_field=True),
+        "oneOf": schema["oneOf"],
+    }
+
+
+def _envelope(
+    branches: list[dict[str, Any]], discriminator: str = "type", *, every_shared_field: bool = False
+) -> dict[str, Any]:
+    """The fields every branch requires, with their constraints, and the discriminator as one of its values.
+
+    With ``every_shared_field``, every branch's fields are checked at the top level too (a field constrained
+    differently by different branches must meet one of those constraints), so a margin out of range is reported
+    as ``margin`` rather than as "matched 0 out of 5".
+    """
     required = [name for name in branches[0]["required"] if all(name in branch["required"] for branch in branches)]
     properties = {name: branches[0]["properties"][name] for name in required}
     for name in required:
-        if name != "type" and any(branch["properties"][name] != properties[name] for branch in branches):
-            raise ValueError(f"envelope field {name!r} differs between event types")
-    properties["type"] = {
+        if name != discriminator and any(branch["properties"][name] != properties[name] for branch in branches):
+            raise ValueError(f"envelope field {name!r} differs between branches")
+    if every_shared_field:
+        for branch in branches:
+            for name in branch["properties"]:
+                if name in properties or name == discriminator:
+                    continue
+                declared: list[dict[str, Any]] = []
+                for other in branches:
+                    if name in other["properties"] and other["properties"][name] not in declared:
+                        declared.append(other["properties"][name])
+                # Branches that constrain the field differently: the value must satisfy one of them.
+                properties[name] = declared[0] if len(declared) == 1 else {"anyOf": declared}
+    properties[discriminator] = {
         "type": "string",
-        "enum": [value for branch in branches for value in branch["properties"]["type"]["enum"]],
+        "enum": [value for branch in branches for value in branch["properties"][discriminator]["enum"]],
     }
     return {"type": "object", "required": required, "properties": properties}
 
@@ -71,6 +106,10 @@ def _to_draft4(node: Any, definitions: dict[str, Any]) -> Any:
             continue
         if key == "const":
             converted["enum"] = [value]
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
+            # Draft 6+ gives the bound itself; draft 4 gives the bound as minimum/maximum and a boolean flag.
+            converted["minimum" if key == "exclusiveMinimum" else "maximum"] = value
+            converted[key] = True
         elif key == "format" and value == "date-time":
             # API Gateway's validator ignores formats; a pattern enforces RFC 3339 with a time zone.
             converted["pattern"] = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
@@ -82,9 +121,10 @@ def _to_draft4(node: Any, definitions: dict[str, Any]) -> Any:
 
 
 def main() -> int:
-    SCHEMA_FILE.parent.mkdir(parents=True, exist_ok=True)
-    SCHEMA_FILE.write_text(json.dumps(feed_event_schema(), indent=2, sort_keys=True) + "\n")
-    print(f"wrote {SCHEMA_FILE.relative_to(Path.cwd()) if SCHEMA_FILE.is_relative_to(Path.cwd()) else SCHEMA_FILE}")
+    SCHEMAS_DIR.mkdir(parents=True, exist_ok=True)
+    for path, schema in ((SCHEMA_FILE, feed_event_schema()), (TRADER_COMMAND_SCHEMA_FILE, trader_command_schema())):
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return 0
 
 

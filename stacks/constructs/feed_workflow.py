@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_xray as xray
 from constructs import Construct
 
@@ -17,6 +14,7 @@ from stacks.constants import (
     PRICING_FUNCTION_TIMEOUT_SECONDS,
     STATE_MACHINES_DIR,
 )
+from stacks.constructs.express_workflow import express_workflow
 from stacks.constructs.lambda_function import engine_function
 from stacks.constructs.price_fanout import encrypted_queue
 from stacks.nag import acknowledge
@@ -71,33 +69,18 @@ class FeedWorkflow(Construct):
             "Serverless-LambdaDLQ",
             "Invoked synchronously by the workflow, whose Catch quarantines the event: a DLQ would never receive",
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "ExecutionLogs",
-            # The /aws/vendedlogs/states/ prefix keeps Step Functions' log delivery within the
-            # CloudWatch Logs resource-policy size limit; the stack name keeps it unique per stage.
-            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-FeedEvent",
-            retention=config.retention,
-            removal_policy=RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY,
-        )
-        self.state_machine = sfn.StateMachine(
+        self.state_machine, self.log_group = express_workflow(
             self,
             "FeedEvent",
-            state_machine_type=sfn.StateMachineType.EXPRESS,
-            definition_body=sfn.DefinitionBody.from_string(FEED_EVENT_DEFINITION.read_text()),
-            definition_substitutions={
+            definition_file=FEED_EVENT_DEFINITION,
+            substitutions={
                 "FixturesTableName": fixtures.table_name,
                 "PricesTableName": prices.table_name,
                 "PriceFixtureFunctionArn": self.pricing_alias.function_arn,
                 "PriceTopicArn": price_topic.topic_arn,
                 "QuarantineQueueUrl": self.quarantine.queue_url,
             },
-            logs=sfn.LogOptions(
-                destination=self.log_group,
-                level=sfn.LogLevel.ALL,
-                include_execution_data=True,
-            ),
-            tracing_enabled=True,
+            config=config,
         )
         fixtures.grant(self.state_machine, "dynamodb:UpdateItem", "dynamodb:GetItem")
         prices.grant(self.state_machine, "dynamodb:PutItem")
@@ -107,18 +90,6 @@ class FeedWorkflow(Construct):
         self.pricing_alias.grant_invoke(self.state_machine)
         price_topic.grant_publish(self.state_machine)
         self.quarantine.grant_send_messages(self.state_machine)
-        acknowledge(
-            self.state_machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray support no resource scoping",
-        )
-        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-            acknowledge(
-                self.state_machine.role,
-                f"AwsSolutions-IAM5[Action::{action}]",
-                "CDK's grant for the table and topic keys; the statement is scoped to those keys' ARNs",
-            )
-
         # Step Functions is traced through the account's X-Ray sampling rules: this one sets the stage's rate
         # for this state machine only (rules are account-wide unless scoped by resource ARN).
         xray.CfnSamplingRule(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constants import FEED_EVENT_SCHEMA_FILE
+from stacks.constructs.rest_api import engine_rest_api
 from stacks.nag import acknowledge
 
 # The execution name is the event's idempotency key: the fixture and its feed sequence. The schema
@@ -42,41 +42,14 @@ class IngestApi(Construct):
         workflow: sfn.IStateMachine,
     ) -> None:
         super().__init__(scope, id_)
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=config.retention,
-            removal_policy=RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY,
-        )
-        self.api = apigateway.RestApi(
+        self.api = engine_rest_api(
             self,
             "FeedIngest",
             description="Feed events pushed from the on-prem forwarder (SigV4)",
-            endpoint_types=[apigateway.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            config=config,
+            throttle=config.ingest_throttle,
+            owns_account_logging_role=True,
             default_method_options=apigateway.MethodOptions(authorization_type=apigateway.AuthorizationType.IAM),
-            deploy_options=apigateway.StageOptions(
-                stage_name="v1",
-                tracing_enabled=True,
-                logging_level=apigateway.MethodLoggingLevel.INFO,
-                data_trace_enabled=False,  # bodies stay out of API logs; the workflow logs carry them
-                metrics_enabled=True,
-                throttling_rate_limit=config.ingest_throttle.rate_per_second,
-                throttling_burst_limit=config.ingest_throttle.burst,
-                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-            ),
         )
         # A rejected body names the failing field: API Gateway's validation message goes back to the caller.
         self.api.add_gateway_response(

@@ -1,4 +1,4 @@
-"""The trading state: fixtures (with the ordering guard), the price books, and trader settings."""
+"""The trading state: fixtures (with the ordering guard and trader settings), the price books, the trader audit."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from stacks.config import OnDemandCapacity, ProvisionedCapacity, StageConfig
 class TradingTables(Construct):
     """Three DynamoDB tables encrypted with one customer-managed key.
 
-    - ``fixtures``: one item per fixture (partition key ``fixture_id``), holding the match state and
-      ``last_sequence``, the newest feed sequence applied (the ordering and duplicate guard).
-    - ``prices``: every book priced, keyed by ``fixture_id`` and the ``sequence`` that produced it;
-      the current book is the item with the highest sequence.
-    - ``trader_settings``: per fixture, one item per setting (margins, suspensions, overrides).
+    - ``fixtures``: one item per fixture (partition key ``fixture_id``), holding the match state,
+      ``last_sequence`` (the newest feed sequence applied: the ordering and duplicate guard), the trader's
+      settings (suspensions, margins, overrides) and ``revision``, one more for every write of either kind.
+    - ``prices``: every book priced, keyed by ``fixture_id`` and the ``revision`` that produced it;
+      the current book is the item with the highest revision.
+    - ``trader_actions``: the audit of trader commands, keyed by ``fixture_id`` and ``action_id``
+      (``{requested_at}#{request_id}``, so a fixture's actions sort by time): who, what, before and after.
     """
 
     def __init__(self, scope: Construct, id_: str, *, config: StageConfig) -> None:
@@ -72,9 +74,9 @@ class TradingTables(Construct):
         self.fixtures = table("Fixtures")
         self.prices = table(
             "Prices",
-            sort_key=dynamodb.Attribute(name="sequence", type=dynamodb.AttributeType.NUMBER),
+            sort_key=dynamodb.Attribute(name="revision", type=dynamodb.AttributeType.NUMBER),
         )
-        self.trader_settings = table(
-            "TraderSettings",
-            sort_key=dynamodb.Attribute(name="setting", type=dynamodb.AttributeType.STRING),
+        self.trader_actions = table(
+            "TraderActions",
+            sort_key=dynamodb.Attribute(name="action_id", type=dynamodb.AttributeType.STRING),
         )

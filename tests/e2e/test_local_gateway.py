@@ -41,11 +41,22 @@ def _post(url: str, body: bytes, *, signed: bool = True, content_type: str = "ap
 
 
 def test_routes_come_from_the_synthesized_api(gateway: LocalGateway) -> None:
-    # Then the gateway serves exactly the deployed method, under its stage, with IAM auth and validation
-    assert [(r.http_method, r.url_path, r.authorization) for r in gateway.routes] == [
-        ("POST", "/v1/feed-events", "AWS_IAM")
+    # Then the gateway serves exactly the deployed methods, under their stage, with their auth and validation
+    assert sorted((r.http_method, r.url_path, r.authorization) for r in gateway.routes) == [
+        ("GET", "/v1/fixtures", "COGNITO_USER_POOLS"),
+        ("GET", "/v1/fixtures/{fixture_id}", "COGNITO_USER_POOLS"),
+        ("GET", "/v1/fixtures/{fixture_id}/prices", "COGNITO_USER_POOLS"),
+        ("POST", "/v1/feed-events", "AWS_IAM"),
+        ("POST", "/v1/fixtures/{fixture_id}/commands", "COGNITO_USER_POOLS"),
+        ("POST", "/v1/realtime/session", "COGNITO_USER_POOLS"),
+        ("POST", "/v1/service/fixtures/{fixture_id}/commands", "AWS_IAM"),
     ]
-    assert gateway.routes[0].validator is not None
+    validated = {r.url_path for r in gateway.routes if r.validator is not None}
+    assert validated == {
+        "/v1/feed-events",
+        "/v1/fixtures/{fixture_id}/commands",
+        "/v1/service/fixtures/{fixture_id}/commands",
+    }
 
 
 def test_a_signed_feed_event_starts_the_workflow(gateway: LocalGateway, engine: LocalEngine) -> None:

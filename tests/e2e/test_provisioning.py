@@ -45,8 +45,8 @@ def test_state_machines_run_the_deployed_definition(engine: LocalEngine, dev_app
     (machine,) = [
         r
         for t in dev_app.templates.values()
-        for r in t["Resources"].values()
-        if r["Type"] == "AWS::StepFunctions::StateMachine"
+        for logical_id, r in t["Resources"].items()
+        if r["Type"] == "AWS::StepFunctions::StateMachine" and logical_id.startswith("FeedWorkflow")
     ]
     deployed = json.loads(
         engine.client("stepfunctions").describe_state_machine(stateMachineArn=engine.feed_state_machine_arn)[

@@ -95,3 +95,42 @@ def test_message_fits_sns_and_iot_limits(powertools_env: None, lambda_context: F
 
     # Then its JSON fits IoT Core's retained-message limit (128 KB), far inside SNS's 256 KB
     assert len(message.model_dump_json().encode()) < 128 * 1024
+
+
+def test_a_trader_command_is_named_as_the_source_and_its_settings_apply(
+    powertools_env: None, lambda_context: FakeLambdaContext
+) -> None:
+    from lambdas.handlers.price_fixture import handler
+
+    # Given the state the trader-command workflow returns after suspending correct score (settings as attributes)
+    fixture = fixture_item(match_minute=20, suspension_reason=None, revision=9)
+    fixture["suspended_market_types"] = {"SS": ["correct_score"]}
+    fixture["margin_match_result"] = {"N": "0.1"}
+    source = {"event_id": "req-1", "type": "trader:suspend", "occurred_at": "2026-11-22T15:20:00.123Z"}
+
+    # When the handler prices it
+    message = PriceMessage.model_validate(
+        handler({"source": source, "fixture": fixture}, lambda_context, clock=lambda: PRICED_AT)
+    )
+
+    # Then the book names the command, carries the fixture's revision, and the settings shape the markets
+    assert (message.source_event.type, message.source_event.event_id, message.revision) == (
+        "trader:suspend",
+        "req-1",
+        9,
+    )
+    assert {m.status for m in message.markets if m.type == "correct_score"} == {"suspended"}
+    (result,) = [m for m in message.markets if m.type == "match_result"]
+    assert sum(s.probability for s in result.selections) >= 1.1
+
+
+def test_a_payload_with_both_or_neither_cause_is_refused(
+    powertools_env: None, lambda_context: FakeLambdaContext
+) -> None:
+    from lambdas.handlers.price_fixture import handler
+
+    source = {"event_id": "req-1", "type": "trader:suspend", "occurred_at": "2026-11-22T15:20:00Z"}
+    with pytest.raises(ValidationError, match="exactly one of event"):
+        handler({"event": sample("goal"), "source": source, "fixture": fixture_item()}, lambda_context)
+    with pytest.raises(ValidationError, match="exactly one of event"):
+        handler({"fixture": fixture_item()}, lambda_context)

@@ -164,7 +164,12 @@ def test_every_task_has_a_timeout(definition_file: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("definition_file", DEFINITIONS, ids=lambda p: p.name)
+# Asynchronous workflows must quarantine before they time out, or the event is lost. A synchronous one (trader
+# commands) answers its caller instead: a timeout is a 504 and the audit shows what was applied.
+QUARANTINING = [path for path in DEFINITIONS if '"QuarantineEvent"' in path.read_text()]
+
+
+@pytest.mark.parametrize("definition_file", QUARANTINING, ids=lambda p: p.name)
 def test_the_slowest_path_still_reaches_the_quarantine_before_the_execution_times_out(definition_file: Path) -> None:
     # Given the definition's graph, each Task weighted by its worst case (all attempts time out)
     definition = json.loads(definition_file.read_text())

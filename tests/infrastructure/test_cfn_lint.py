@@ -17,7 +17,7 @@ def test_templates_have_no_cfn_lint_findings(stage: str, dev_app: SynthesizedApp
     # Given every synthesized template of the stage
     app = dev_app if stage == "dev" else prod_app
     templates = sorted(app.outdir.glob("*.template.json"))
-    assert len(templates) == 6
+    assert len(templates) == 7
 
     # When cfn-lint checks them
     findings = [

@@ -25,26 +25,28 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def test_feed_workflow_is_express_with_full_logging_and_tracing(dev_app: SynthesizedApp) -> None:
-    # Given the synthesized state machines
+def test_workflows_are_express_with_full_logging_and_tracing(dev_app: SynthesizedApp) -> None:
+    # Given the synthesized state machines: the feed workflow and the trader-command workflow
     machines = dev_app.resources("AWS::StepFunctions::StateMachine")
 
-    # Then the feed workflow is EXPRESS, logs ALL with execution data, and is traced
-    assert len(machines) == 1
-    (machine,) = machines.values()
-    props = machine["Properties"]
-    assert props["StateMachineType"] == "EXPRESS"
-    assert props["LoggingConfiguration"]["Level"] == "ALL"
-    assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
-    assert props["TracingConfiguration"] == {"Enabled": True}
+    # Then each is EXPRESS, logs ALL with execution data, and is traced
+    assert sorted(machine_id.split("Workflow")[0] for machine_id in machines) == ["Feed", "TraderCommand"]
+    for machine in machines.values():
+        props = machine["Properties"]
+        assert props["StateMachineType"] == "EXPRESS"
+        assert props["LoggingConfiguration"]["Level"] == "ALL"
+        assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
+        assert props["TracingConfiguration"] == {"Enabled": True}
 
 
-def test_workflow_log_group_is_under_vendedlogs_with_retention(dev_app: SynthesizedApp) -> None:
-    # Given the log group the workflow logs to
-    (machine,) = dev_app.resources("AWS::StepFunctions::StateMachine").values()
+@pytest.mark.parametrize("stack_suffix", ["-Feed", "-Trader"])
+def test_workflow_log_groups_are_under_vendedlogs_with_retention(dev_app: SynthesizedApp, stack_suffix: str) -> None:
+    # Given the log group each workflow logs to
+    resources = dev_app.template(stack_suffix)["Resources"]
+    (machine,) = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
     destination = machine["Properties"]["LoggingConfiguration"]["Destinations"][0]
     log_group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
-    log_group = dev_app.template("-Feed")["Resources"][log_group_id]
+    log_group = resources[log_group_id]
 
     # Then its name has the /aws/vendedlogs/states/ prefix and it expires
     assert log_group["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/states/")
@@ -86,8 +88,9 @@ def test_state_machine_is_the_only_sns_publisher(dev_app: SynthesizedApp) -> Non
         if any("sns:Publish" in _as_list(st["Action"]) for st in _statements(policy))
     ]
 
-    # Then the only one is the feed workflow's role
-    assert len(publishers) == 1 and publishers[0].startswith("FeedWorkflowFeedEventRoleDefaultPolicy")
+    # Then the only ones are the workflows' roles (a trader's command publishes its new book like a feed event)
+    assert sorted(publisher.split("Workflow")[0] for publisher in publishers) == ["Feed", "TraderCommand"]
+    assert all("RoleDefaultPolicy" in publisher for publisher in publishers)
 
 
 def test_every_queue_that_is_not_a_dead_letter_queue_has_one(dev_app: SynthesizedApp) -> None:
@@ -151,9 +154,7 @@ def test_every_api_method_requires_authorization(dev_app: SynthesizedApp) -> Non
 
 def test_ingest_starts_the_workflow_directly_with_a_deterministic_name(dev_app: SynthesizedApp) -> None:
     # Given the feed-events POST method
-    (method,) = [
-        m for m in dev_app.resources("AWS::ApiGateway::Method").values() if m["Properties"]["HttpMethod"] == "POST"
-    ]
+    method = dev_app.template("-Feed")["Resources"][_method_id(dev_app.template("-Feed"), "POST")]
     integration = method["Properties"]["Integration"]
 
     # Then it is an AWS integration with Step Functions StartExecution, no Lambda in between,
@@ -170,10 +171,65 @@ def test_ingest_model_is_the_committed_feed_event_schema(dev_app: SynthesizedApp
     # Given the API model and the committed schema document
     from stacks.constants import FEED_EVENT_SCHEMA_FILE
 
-    (model,) = dev_app.resources("AWS::ApiGateway::Model").values()
+    (model,) = [r for r in dev_app.template("-Feed")["Resources"].values() if r["Type"] == "AWS::ApiGateway::Model"]
 
     # Then API Gateway validates against exactly that schema
     assert model["Properties"]["Schema"] == json.loads(FEED_EVENT_SCHEMA_FILE.read_text())
+
+
+def _method_id(template: dict[str, Any], http_method: str, path_part: str | None = None) -> str:
+    resources = template["Resources"]
+    (found,) = [
+        method_id
+        for method_id, method in resources.items()
+        if method["Type"] == "AWS::ApiGateway::Method"
+        and method["Properties"]["HttpMethod"] == http_method
+        and (
+            path_part is None
+            or resources[method["Properties"]["ResourceId"]["Ref"]]["Properties"]["PathPart"] == path_part
+        )
+    ]
+    return found
+
+
+def _trader_command_methods(dev_app: SynthesizedApp) -> dict[str, dict[str, Any]]:
+    resources = dev_app.template("-Trader")["Resources"]
+    return {
+        method_id: method
+        for method_id, method in resources.items()
+        if method["Type"] == "AWS::ApiGateway::Method"
+        and "StartSyncExecution" in _flatten(method["Properties"]["Integration"].get("Uri"))
+    }
+
+
+def test_trader_commands_run_the_workflow_synchronously_with_who_asked(dev_app: SynthesizedApp) -> None:
+    # Given the two command routes: traders (Cognito) and service clients (SigV4)
+    methods = _trader_command_methods(dev_app)
+
+    # Then both go straight to StartSyncExecution, validate the body, and name the caller in the input
+    assert sorted(m["Properties"]["AuthorizationType"] for m in methods.values()) == ["AWS_IAM", "COGNITO_USER_POOLS"]
+    for method in methods.values():
+        props = method["Properties"]
+        assert props["Integration"]["Type"] == "AWS" and props["RequestValidatorId"]
+        template = _flatten(props["Integration"]["RequestTemplates"]["application/json"])
+        actor = "cognito:username" if props["AuthorizationType"] == "COGNITO_USER_POOLS" else "context.identity.userArn"
+        assert actor in template and "trader-${context.requestId}" in template
+
+
+def test_every_trader_command_failure_has_its_http_status(dev_app: SynthesizedApp) -> None:
+    # Given the trader-command workflow's Fail states and the response template of the command routes
+    from stacks.constants import STATE_MACHINES_DIR
+
+    definition = json.loads((STATE_MACHINES_DIR / "trader_command.asl.json").read_text())
+    errors = {state["Error"] for state in definition["States"].values() if state["Type"] == "Fail" and "Error" in state}
+    (method, *_) = _trader_command_methods(dev_app).values()
+    (success,) = [r for r in method["Properties"]["Integration"]["IntegrationResponses"] if "SelectionPattern" not in r]
+    template = success["ResponseTemplates"]["application/json"]
+
+    # Then each named error is mapped to a status in the template (anything else is a 502)
+    assert errors == {"InvalidCommand", "FixtureNotFound", "CommandNotAllowed", "ConflictingUpdate"}
+    assert all(f'"{error}"' in template for error in errors)
+    assert definition["TimeoutSeconds"] < 29  # API Gateway's integration timeout: the trader gets an answer
 
 
 def test_iot_access_is_limited_to_the_price_topic_prefix(dev_app: SynthesizedApp) -> None:
@@ -270,7 +326,7 @@ def test_every_lambda_is_arm64_traced_with_json_logs(
     functions = {rid: fn for rid, fn in every_function.items() if not _deploy_time(rid)}
 
     # Then each runs on arm64 with active tracing and JSON logs to its own log group
-    assert len(functions) == 2
+    assert len(functions) == 4  # pricing, IoT bridge, queries, realtime sign-in
     assert len(every_function) - len(functions) == len(CDK_DEPLOY_TIME_FUNCTIONS)
     for fn in functions.values():
         props = fn["Properties"]

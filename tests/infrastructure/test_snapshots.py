@@ -47,7 +47,14 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack_suffix", ["Operations", "Storage", "Fanout", "Feed", "RealtimeAccess", "Console"])
+SNAPSHOT_STACKS = ["Operations", "Storage", "Fanout", "Feed", "RealtimeAccess", "Trader", "Console"]
+
+
+def test_every_stack_has_a_snapshot(dev_app: SynthesizedApp) -> None:
+    assert sorted(name.split("-", 2)[2] for name in dev_app.templates) == sorted(SNAPSHOT_STACKS)
+
+
+@pytest.mark.parametrize("stack_suffix", SNAPSHOT_STACKS)
 def test_stack_template_matches_snapshot(
     dev_app: SynthesizedApp, snapshot_json: SnapshotAssertion, stack_suffix: str
 ) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from lambdas.logic.price_book import fixture_status, pricing_request
-from lambdas.models.fixture_state import FixtureState
+from lambdas.models.fixture_state import FixtureState, margin_attribute, override_attribute
+
+NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 
 
 def _state(**changes: object) -> FixtureState:
@@ -45,9 +49,47 @@ def test_fixture_status(changes: dict, status: str) -> None:
 
 def test_request_carries_the_match_situation() -> None:
     # Given a suspended fixture in the second half
-    request = pricing_request(_state(suspension_reason="red_card"))
+    request = pricing_request(_state(suspension_reason="red_card"), NOW)
 
     # Then the pricing request holds its inputs, score, cards, clock and suspension
     assert (request.home_goals, request.away_goals) == (1.5, 1.2)
     assert (request.home_score, request.away_score, request.home_red_cards, request.away_red_cards) == (2, 1, 0, 1)
     assert (request.phase, request.minute, request.suspended) == ("in_play", 60.0, True)
+
+
+def test_trader_settings_stored_as_attributes_reach_the_pricing_request() -> None:
+    # Given the attributes the trader-command workflow writes on the fixture item
+    state = _state(
+        revision=12,
+        suspended_market_types=frozenset({"correct_score"}),
+        **{
+            margin_attribute("match_result"): 0.07,
+            override_attribute("total_goals", 2.5, "over"): {
+                "price": 1.9,
+                "set_at": NOW - timedelta(minutes=1),
+                "for_seconds": 360,
+            },
+            override_attribute("match_result", None, "home"): {
+                "price": 2.2,
+                "set_at": NOW - timedelta(seconds=61),
+                "for_seconds": 60,
+            },
+        },
+    )
+
+    # When it is priced now
+    request = pricing_request(state, NOW)
+
+    # Then the margin, the suspension and the override still in force are inputs; the expired one is not
+    assert request.margins == {"match_result": 0.07}
+    assert request.suspended_market_types == frozenset({"correct_score"})
+    assert dict(request.price_overrides) == {("total_goals", 2.5, "over"): 1.9}
+    assert request.suspended is False
+
+
+def test_a_trader_suspension_of_the_fixture_suspends_it() -> None:
+    state = _state(trader_suspended=True)
+
+    assert pricing_request(state, NOW).suspended is True
+    assert fixture_status(state) == "suspended"
+    assert fixture_status(_state(trader_suspended=True, match_phase="full_time")) == "closed"

@@ -1,0 +1,136 @@
+"""The query API: fixtures with their status, one fixture's state and current book, its price history (paged).
+
+Not on the hot path: it reads what the workflows wrote. Books are stored as the JSON that was published, so
+the current book is byte-for-byte what subscribers received.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.adapters.dynamodb_json import from_dynamodb_item
+from lambdas.logic.trading_views import (
+    QueryInputError,
+    decode_page_token,
+    encode_page_token,
+    fixture_detail,
+    fixture_summary,
+    page_size,
+)
+from lambdas.models.env import TradingQueryEnv
+from lambdas.models.fixture_state import FixtureState
+from lambdas.observability import logger, tracer
+
+app = APIGatewayRestResolver()
+
+
+@cache
+def _environment() -> TradingQueryEnv:
+    return TradingQueryEnv.model_validate(dict(os.environ))
+
+
+@cache
+def _dynamodb() -> Any:
+    return boto3.client("dynamodb")
+
+
+def reset_cached_collaborators() -> None:
+    """Forget the environment and client read at cold start (tests change both)."""
+    _environment.cache_clear()
+    _dynamodb.cache_clear()
+
+
+@app.exception_handler(QueryInputError)
+def _bad_query(error: QueryInputError) -> Response:
+    return Response(
+        status_code=400,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"message": str(error), "field": error.field}),
+    )
+
+
+def _not_found(fixture_id: str) -> Response:
+    return Response(
+        status_code=404,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"message": f"fixture_id: no fixture {fixture_id!r}", "field": "fixture_id"}),
+    )
+
+
+@app.get("/fixtures")
+@tracer.capture_method
+def list_fixtures() -> dict[str, Any]:
+    """Every fixture, a page at a time (a Scan: the table holds one item per fixture, hundreds, not millions)."""
+    arguments: dict[str, Any] = {
+        "TableName": _environment().FIXTURES_TABLE_NAME,
+        "Limit": page_size(app.current_event.get_query_string_value("limit")),
+    }
+    start = decode_page_token(app.current_event.get_query_string_value("next_token"), key_names=("fixture_id",))
+    if start:
+        arguments["ExclusiveStartKey"] = start
+    page = _dynamodb().scan(**arguments)
+    fixtures = [fixture_summary(FixtureState.model_validate(from_dynamodb_item(item))) for item in page["Items"]]
+    return {
+        "fixtures": sorted(fixtures, key=lambda fixture: fixture["fixture_id"]),
+        "next_token": encode_page_token(page.get("LastEvaluatedKey")),
+    }
+
+
+@app.get("/fixtures/<fixture_id>")
+@tracer.capture_method
+def get_fixture(fixture_id: str) -> dict[str, Any] | Response:
+    environment = _environment()
+    found = _dynamodb().get_item(
+        TableName=environment.FIXTURES_TABLE_NAME, Key={"fixture_id": {"S": fixture_id}}, ConsistentRead=True
+    )
+    if "Item" not in found:
+        return _not_found(fixture_id)
+    newest = _dynamodb().query(**_books_query(fixture_id, limit=1))
+    books = [json.loads(item["book"]["S"]) for item in newest["Items"]]
+    return {
+        "fixture": fixture_detail(FixtureState.model_validate(from_dynamodb_item(found["Item"]))),
+        "book": books[0] if books else None,
+    }
+
+
+@app.get("/fixtures/<fixture_id>/prices")
+@tracer.capture_method
+def get_price_history(fixture_id: str) -> dict[str, Any]:
+    """The fixture's books, newest first."""
+    arguments = _books_query(fixture_id, limit=page_size(app.current_event.get_query_string_value("limit")))
+    start = decode_page_token(
+        app.current_event.get_query_string_value("next_token"), key_names=("fixture_id", "revision")
+    )
+    if start:
+        if start["fixture_id"] != {"S": fixture_id}:
+            raise QueryInputError("next_token", "belongs to another fixture")
+        arguments["ExclusiveStartKey"] = start
+    page = _dynamodb().query(**arguments)
+    return {
+        "books": [json.loads(item["book"]["S"]) for item in page["Items"]],
+        "next_token": encode_page_token(page.get("LastEvaluatedKey")),
+    }
+
+
+def _books_query(fixture_id: str, *, limit: int) -> dict[str, Any]:
+    return {
+        "TableName": _environment().PRICES_TABLE_NAME,
+        "KeyConditionExpression": "fixture_id = :fixture_id",
+        "ExpressionAttributeValues": {":fixture_id": {"S": fixture_id}},
+        "ProjectionExpression": "fixture_id, revision, book",
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,89 @@
+"""What the query API shows of a fixture and its books: plain JSON from the stored items."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from lambdas.logic.price_book import fixture_status
+from lambdas.models.fixture_state import FixtureState
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+class QueryInputError(ValueError):
+    """A bad query parameter, named."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+
+
+def fixture_summary(state: FixtureState) -> dict[str, Any]:
+    return {
+        "fixture_id": state.fixture_id,
+        "home_team": state.home_team,
+        "away_team": state.away_team,
+        "phase": state.match_phase,
+        "minute": state.match_minute,
+        "score": {"home": state.home_score, "away": state.away_score},
+        "status": fixture_status(state),
+        "revision": state.revision,
+        "last_sequence": state.last_sequence,
+    }
+
+
+def fixture_detail(state: FixtureState) -> dict[str, Any]:
+    """The summary plus the cards and the trader's settings in force."""
+    return {
+        **fixture_summary(state),
+        "red_cards": {"home": state.home_red_cards, "away": state.away_red_cards},
+        "suspension_reason": state.suspension_reason,
+        "trading": {
+            "suspended": state.trader_suspended,
+            "suspended_market_types": sorted(state.suspended_market_types),
+            "margins": dict(sorted(state.margins.items())),
+            "price_overrides": [
+                {
+                    "market_type": market_type,
+                    "line": line,
+                    "selection": selection,
+                    "price": override.price,
+                    "expires_at": override.expires_at.isoformat(),
+                }
+                for (market_type, line, selection), override in sorted(
+                    state.price_overrides.items(), key=lambda item: (item[0][0], item[0][1] or 0.0, item[0][2])
+                )
+            ],
+        },
+    }
+
+
+def page_size(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise QueryInputError("limit", f"must be a whole number from 1 to {MAX_PAGE_SIZE}, got {raw!r}")
+    return int(raw)
+
+
+def encode_page_token(last_key: dict[str, Any] | None) -> str | None:
+    """DynamoDB's LastEvaluatedKey as an opaque URL-safe token (None on the last page)."""
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
+
+
+def decode_page_token(token: str | None, *, key_names: tuple[str, ...]) -> dict[str, Any] | None:
+    if token is None:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise QueryInputError("next_token", "is not a token this API returned") from None
+    if not isinstance(key, dict) or sorted(key) != sorted(key_names):
+        raise QueryInputError("next_token", "is not a token this API returned")
+    return key

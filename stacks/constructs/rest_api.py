@@ -1,0 +1,66 @@
+"""The one REST API factory: regional, traced, throttled per stage, with JSON access logs and no body logging."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.config import ApiThrottle, StageConfig
+
+STAGE_NAME = "v1"
+
+
+def engine_rest_api(
+    scope: Construct,
+    id_: str,
+    *,
+    description: str,
+    config: StageConfig,
+    throttle: ApiThrottle,
+    owns_account_logging_role: bool = False,
+    default_method_options: apigateway.MethodOptions | None = None,
+) -> apigateway.RestApi:
+    """A REST API whose stage ``v1`` logs every request (caller, status, latency) but never a body.
+
+    Bodies stay out of API logs (``data_trace_enabled=False``): the workflows' own logs carry them, with
+    execution data. API Gateway's account-level logging role is created by one API only
+    (``owns_account_logging_role``): it is one setting per account and region.
+    """
+    access_logs = logs.LogGroup(
+        scope,
+        f"{id_}AccessLogs",
+        retention=config.retention,
+        removal_policy=RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY,
+    )
+    return apigateway.RestApi(
+        scope,
+        id_,
+        description=description,
+        endpoint_types=[apigateway.EndpointType.REGIONAL],
+        cloud_watch_role=owns_account_logging_role,
+        cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if owns_account_logging_role else None,
+        default_method_options=default_method_options,
+        deploy_options=apigateway.StageOptions(
+            stage_name=STAGE_NAME,
+            tracing_enabled=True,
+            logging_level=apigateway.MethodLoggingLevel.INFO,
+            data_trace_enabled=False,
+            metrics_enabled=True,
+            throttling_rate_limit=throttle.rate_per_second,
+            throttling_burst_limit=throttle.burst,
+            access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+            access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                caller=True,
+                http_method=True,
+                ip=True,
+                protocol=True,
+                request_time=True,
+                resource_path=True,
+                response_length=True,
+                status=True,
+                user=True,
+            ),
+        ),
+    )

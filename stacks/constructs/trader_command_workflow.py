@@ -1,0 +1,56 @@
+"""The trader-command workflow: one synchronous EXPRESS execution per command, for the trader API.
+
+Defined in statemachines/trader_command.asl.json. It writes the same fixture item as the feed workflow,
+under the item's ``revision`` guard, and reuses the feed's pricing Lambda, prices table and price topic, so a
+trader's change reaches every subscriber exactly as a feed event's does.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks.config import StageConfig
+from stacks.constants import STATE_MACHINES_DIR
+from stacks.constructs.express_workflow import express_workflow
+
+TRADER_COMMAND_DEFINITION = STATE_MACHINES_DIR / "trader_command.asl.json"
+
+
+class TraderCommandWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: StageConfig,
+        fixtures: dynamodb.ITable,
+        prices: dynamodb.ITable,
+        trader_actions: dynamodb.ITable,
+        pricing_function: lambda_.IFunction,
+        price_topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.state_machine, self.log_group = express_workflow(
+            self,
+            "TraderCommand",
+            definition_file=TRADER_COMMAND_DEFINITION,
+            substitutions={
+                "FixturesTableName": fixtures.table_name,
+                "PricesTableName": prices.table_name,
+                "TraderActionsTableName": trader_actions.table_name,
+                "PriceFixtureFunctionArn": pricing_function.function_arn,
+                "PriceTopicArn": price_topic.topic_arn,
+            },
+            config=config,
+        )
+        fixtures.grant(self.state_machine, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        prices.grant(self.state_machine, "dynamodb:PutItem")
+        trader_actions.grant(self.state_machine, "dynamodb:PutItem", "dynamodb:UpdateItem")
+        for table in (fixtures, prices, trader_actions):
+            if table.encryption_key is not None:
+                table.encryption_key.grant_encrypt_decrypt(self.state_machine)
+        pricing_function.grant_invoke(self.state_machine)
+        price_topic.grant_publish(self.state_machine)

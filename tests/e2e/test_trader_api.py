@@ -1,0 +1,257 @@
+"""The trader and query APIs served locally as deployed: sign-in, commands through the synchronous trader-command
+workflow (the real ASL, the real pricing handler), the audit, the ordering guard, and the queries' Lambda.
+
+Cognito is out of reach locally: the gateway's local sign-in stands in for it (local_engine/gateway.py says how).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from local_engine.engine import LocalEngine
+from local_engine.gateway import LocalGateway
+from tests.e2e.conftest import MqttSubscriber, match_events
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def gateway(engine: LocalEngine) -> Iterator[LocalGateway]:
+    with LocalGateway(engine) as running:
+        yield running
+
+
+def _call(
+    gateway: LocalGateway, method: str, path: str, body: Any = None, *, token: str | None = None
+) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = token
+    request = urllib.request.Request(f"{gateway.url}/v1{path}", data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback only
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def token(gateway: LocalGateway) -> str:
+    status, body = _call(gateway, "POST", "/local/sign-in", {"username": "alice"})
+    assert status == 200
+    return str(body["token"])
+
+
+def _start_match(engine: LocalEngine, fixture_id: str, *, through_sequence: int) -> None:
+    for event in match_events(fixture_id)[:through_sequence]:
+        assert engine.run(event).kind == "applied"
+
+
+def _command(gateway: LocalGateway, token: str, fixture_id: str, command: dict[str, Any]) -> tuple[int, Any]:
+    return _call(gateway, "POST", f"/fixtures/{quote(fixture_id, safe='')}/commands", command, token=token)
+
+
+def _market(book: dict[str, Any], market_type: str) -> list[dict[str, Any]]:
+    return [market for market in book["markets"] if market["type"] == market_type]
+
+
+def _fixture_item(engine: LocalEngine, fixture_id: str) -> dict[str, Any]:
+    return engine.client("dynamodb").get_item(
+        TableName=engine.table_name("Fixtures"), Key={"fixture_id": {"S": fixture_id}}, ConsistentRead=True
+    )["Item"]
+
+
+def test_commands_need_a_signed_in_trader(gateway: LocalGateway, engine: LocalEngine) -> None:
+    _start_match(engine, "E2E-TRADER-AUTH", through_sequence=1)
+
+    status, body = _command(gateway, "not-a-token", "E2E-TRADER-AUTH", {"command": "suspend"})
+
+    assert (status, body) == (401, {"message": "Unauthorized"})
+    assert "trader_suspended" not in _fixture_item(engine, "E2E-TRADER-AUTH")
+
+
+def test_suspending_a_market_reprices_publishes_and_audits(
+    gateway: LocalGateway, engine: LocalEngine, token: str, subscriber: MqttSubscriber
+) -> None:
+    # Given a match in play (kicked off, a clock tick)
+    fixture_id = "E2E-TRADER-SUSPEND"
+    _start_match(engine, fixture_id, through_sequence=3)
+    revision_before = int(_fixture_item(engine, fixture_id)["revision"]["N"])
+
+    # When the trader suspends the total-goals markets
+    status, answer = _command(gateway, token, fixture_id, {"command": "suspend", "market_type": "total_goals"})
+
+    # Then the answer is the new book: total goals suspended, the rest open, one revision on
+    assert status == 200, answer
+    assert answer["published"] is True and answer["revision"] == revision_before + 1
+    book = answer["book"]
+    assert {m["status"] for m in _market(book, "total_goals")} == {"suspended"}
+    assert {m["status"] for m in _market(book, "match_result")} == {"open"}
+    assert book["source_event"]["type"] == "trader:suspend"
+    # ... DynamoDB holds the setting, the book went out over MQTT and is stored under its revision
+    assert _fixture_item(engine, fixture_id)["suspended_market_types"] == {"SS": ["total_goals"]}
+    published = subscriber.wait_for(fixture_id, 4)  # three feed events' books, then the command's
+    assert published[-1]["revision"] == answer["revision"]
+    assert {m["status"] for m in _market(published[-1], "total_goals")} == {"suspended"}
+    # ... and the audit says who did what, before and after
+    (action,) = engine.client("dynamodb").query(
+        TableName=engine.table_name("TraderActions"),
+        KeyConditionExpression="fixture_id = :f",
+        ExpressionAttributeValues={":f": {"S": fixture_id}},
+    )["Items"]
+    assert json.loads(action["actor"]["S"])["username"] == "alice"
+    assert json.loads(action["command"]["S"]) == {"command": "suspend", "market_type": "total_goals"}
+    assert action["outcome"]["S"] == "applied"
+    assert "suspended_market_types" not in json.loads(action["before"]["S"])
+    assert json.loads(action["after_state"]["S"])["suspended_market_types"] == {"SS": ["total_goals"]}
+
+    # When the next feed event (a goal) arrives, the suspension holds in the feed's book too
+    goal = match_events(fixture_id)[3]
+    assert engine.run(goal).kind == "applied"
+    after_goal = subscriber.wait_for(fixture_id, 5)[-1]
+    assert after_goal["revision"] > answer["revision"]
+    # (the goal settles the 0.5 line; every line still offered stays suspended)
+    assert {m["status"] for m in _market(after_goal, "total_goals")} == {"suspended", "settled"}
+
+    # When the trader resumes it, the market is offered again
+    status, resumed = _command(gateway, token, fixture_id, {"command": "resume", "market_type": "total_goals"})
+    assert status == 200
+    assert "suspended_market_types" not in _fixture_item(engine, fixture_id)
+    assert {m["status"] for m in _market(resumed["book"], "total_goals")} != {"suspended"}
+
+
+def test_a_margin_change_widens_the_book(gateway: LocalGateway, engine: LocalEngine, token: str) -> None:
+    fixture_id = "E2E-TRADER-MARGIN"
+    _start_match(engine, fixture_id, through_sequence=3)
+
+    def overround(book: dict[str, Any]) -> float:
+        (match_result,) = _market(book, "match_result")
+        return sum(1 / s["price"] for s in match_result["selections"])
+
+    status, low = _command(
+        gateway, token, fixture_id, {"command": "set_margin", "market_type": "match_result", "margin": 0.02}
+    )
+    assert status == 200
+    status, high = _command(
+        gateway, token, fixture_id, {"command": "set_margin", "market_type": "match_result", "margin": 0.12}
+    )
+    assert status == 200
+
+    assert 1.02 <= overround(low["book"]) < 1.06
+    assert 1.12 <= overround(high["book"]) < 1.16
+    assert _fixture_item(engine, fixture_id)["margin_match_result"] == {"N": "0.12"}
+
+
+def test_a_price_override_is_offered(gateway: LocalGateway, engine: LocalEngine, token: str) -> None:
+    fixture_id = "E2E-TRADER-OVERRIDE"
+    _start_match(engine, fixture_id, through_sequence=3)
+
+    status, answer = _command(
+        gateway,
+        token,
+        fixture_id,
+        {
+            "command": "override_price",
+            "market_type": "match_result",
+            "selection": "home",
+            "price": 2.5,
+            "for_seconds": 600,
+        },
+    )
+
+    assert status == 200, answer
+    (match_result,) = _market(answer["book"], "match_result")
+    assert {s["name"]: s["price"] for s in match_result["selections"]}["home"] == 2.5
+
+
+@pytest.mark.parametrize(
+    ("fixture_id", "command", "status", "words"),
+    [
+        ("E2E-TRADER-ERRORS", {"command": "set_margin", "market_type": "match_result", "margin": 0.9}, 400, "margin"),
+        ("E2E-TRADER-ERRORS", {"command": "suspend", "market_type": "darts"}, 400, "market_type"),
+        ("E2E-TRADER-ERRORS", {"command": "explode"}, 400, "command"),
+        (
+            "E2E-TRADER-ERRORS",
+            {"command": "set_pre_match", "home_goals_expected": 1.2, "away_goals_expected": 1.0},
+            409,
+            "before kick-off",
+        ),
+        ("E2E-NO-SUCH-FIXTURE", {"command": "suspend"}, 404, "fixture_id"),
+        ("E2E-\"quoted'\\fixture", {"command": "suspend"}, 404, "fixture_id"),
+    ],
+)
+def test_failures_map_to_http_statuses_naming_the_field(
+    gateway: LocalGateway, engine: LocalEngine, token: str, fixture_id: str, command: dict, status: int, words: str
+) -> None:
+    if fixture_id == "E2E-TRADER-ERRORS" and "revision" not in _fixture_item_or_empty(engine, fixture_id):
+        _start_match(engine, fixture_id, through_sequence=2)
+    before = _fixture_item_or_empty(engine, fixture_id)
+
+    answered, body = _command(gateway, token, fixture_id, command)
+
+    assert answered == status, body
+    assert words in json.dumps(body)
+    assert _fixture_item_or_empty(engine, fixture_id) == before  # nothing applied
+
+
+def _fixture_item_or_empty(engine: LocalEngine, fixture_id: str) -> dict[str, Any]:
+    found = engine.client("dynamodb").get_item(
+        TableName=engine.table_name("Fixtures"), Key={"fixture_id": {"S": fixture_id}}, ConsistentRead=True
+    )
+    return dict(found.get("Item", {}))
+
+
+def test_service_clients_sign_with_sigv4(gateway: LocalGateway, engine: LocalEngine) -> None:
+    fixture_id = "E2E-TRADER-SERVICE"
+    _start_match(engine, fixture_id, through_sequence=2)
+    url = f"{gateway.url}/v1/service/fixtures/{fixture_id}/commands"
+    body = json.dumps({"command": "suspend"}).encode()
+    request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("local-engine", "local-engine"), "execute-api", "eu-west-1").add_auth(request)
+    with urllib.request.urlopen(  # noqa: S310 - loopback only
+        urllib.request.Request(url, data=body, method="POST", headers=dict(request.prepare().headers)), timeout=60
+    ) as response:
+        answer = json.loads(response.read())
+
+    assert answer["book"]["status"] == "suspended"
+    assert _fixture_item(engine, fixture_id)["trader_suspended"] == {"BOOL": True}
+
+
+def test_queries_show_fixtures_state_book_and_history(gateway: LocalGateway, engine: LocalEngine, token: str) -> None:
+    fixture_id = "E2E-QUERY"
+    _start_match(engine, fixture_id, through_sequence=4)  # created, kick-off, clock, goal
+    assert _command(gateway, token, fixture_id, {"command": "suspend", "market_type": "correct_score"})[0] == 200
+
+    status, listing = _call(gateway, "GET", "/fixtures?limit=100", token=token)
+    assert status == 200
+    (summary,) = [f for f in listing["fixtures"] if f["fixture_id"] == fixture_id]
+    assert summary["score"] == {"home": 1, "away": 0} and summary["phase"] == "in_play"
+
+    status, detail = _call(gateway, "GET", f"/fixtures/{fixture_id}", token=token)
+    assert status == 200
+    assert detail["fixture"]["trading"]["suspended_market_types"] == ["correct_score"]
+    assert detail["book"]["revision"] == detail["fixture"]["revision"] == 5
+
+    # History: five books (4 feed events, 1 command), newest first, two pages of 3 and 2
+    status, first = _call(gateway, "GET", f"/fixtures/{fixture_id}/prices?limit=3", token=token)
+    assert status == 200 and first["next_token"]
+    status, second = _call(
+        gateway, "GET", f"/fixtures/{fixture_id}/prices?limit=3&next_token={first['next_token']}", token=token
+    )
+    assert [b["revision"] for b in first["books"] + second["books"]] == [5, 4, 3, 2, 1]
+    assert second["next_token"] is None
+
+    assert _call(gateway, "GET", f"/fixtures/{fixture_id}/prices?limit=0", token=token)[1]["field"] == "limit"
+    assert _call(gateway, "GET", "/fixtures/E2E-NOBODY", token=token)[0] == 404
+    assert _call(gateway, "GET", "/fixtures", token=None)[0] == 401

@@ -1,0 +1,159 @@
+"""The trader-command models, the committed JSON schema the trader API enforces, and the API's templates agree."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jsonschema import Draft4Validator
+from pydantic import TypeAdapter, ValidationError
+
+from lambdas.models.schema import TRADER_COMMAND_SCHEMA_FILE, trader_command_schema
+from lambdas.models.trader_commands import TraderCommand
+from local_engine.gateway import validation_errors
+from local_engine.mapping_templates import render
+from stacks.constructs.trader_api import COMMAND_RESPONSE_TEMPLATE, start_command_template
+
+TRADER_COMMAND = TypeAdapter(TraderCommand)
+VALID = [
+    {"command": "suspend"},
+    {"command": "suspend", "market_type": "total_goals"},
+    {"command": "resume", "market_type": None},
+    {"command": "set_margin", "market_type": "match_result", "margin": 0.06},
+    {"command": "set_pre_match", "home_goals_expected": 1.6, "away_goals_expected": 1.1},
+    {"command": "override_price", "market_type": "total_goals", "line": 2.5, "selection": "over", "price": 1.9,
+     "for_seconds": 300},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def api_gateway_validator() -> Draft4Validator:
+    return Draft4Validator(json.loads(TRADER_COMMAND_SCHEMA_FILE.read_text()))
+
+
+def test_committed_schema_is_what_the_models_generate() -> None:
+    assert json.loads(TRADER_COMMAND_SCHEMA_FILE.read_text()) == trader_command_schema()
+    Draft4Validator.check_schema(trader_command_schema())
+
+
+@pytest.mark.parametrize("command", VALID, ids=lambda c: c["command"])
+def test_valid_commands_pass_the_model_and_the_schema(command: dict, api_gateway_validator: Draft4Validator) -> None:
+    TRADER_COMMAND.validate_python(command)
+    assert list(api_gateway_validator.iter_errors(command)) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        ({"command": "set_margin", "market_type": "match_result", "margin": 0.9}, "margin"),
+        ({"command": "set_margin", "market_type": "match_result", "margin": "5%"}, "margin"),
+        ({"command": "suspend", "market_type": "darts"}, "market_type"),
+        ({"command": "set_pre_match", "home_goals_expected": 0, "away_goals_expected": 1.0}, "home_goals_expected"),
+        ({"command": "override_price", "market_type": "match_result", "selection": "home", "price": 1.0,
+          "for_seconds": 60}, "price"),
+        ({"command": "override_price", "market_type": "match_result", "selection": "home", "price": 2.0,
+          "for_seconds": 86400}, "for_seconds"),
+        ({"command": "override_price", "market_type": "total_goals", "line": 2.3, "selection": "over",
+          "price": 2.0, "for_seconds": 60}, "line"),
+        ({"command": "explode"}, "command"),
+    ],
+)  # fmt: skip
+def test_bad_commands_are_refused_by_both_naming_the_field(
+    command: dict[str, Any], field: str, api_gateway_validator: Draft4Validator
+) -> None:
+    with pytest.raises(ValidationError) as model_error:
+        TRADER_COMMAND.validate_python(command)
+    problems = list(validation_errors(api_gateway_validator, command))
+
+    assert field in str(model_error.value)
+    assert problems and any(problem.startswith(f"{field}:") for problem in problems), problems
+
+
+def test_a_field_missing_for_its_command_is_still_refused(api_gateway_validator: Draft4Validator) -> None:
+    problems = list(validation_errors(api_gateway_validator, {"command": "set_margin", "market_type": "match_result"}))
+
+    assert problems == ["object: instance failed to match exactly one schema (matched 0 out of 5)"]
+
+
+# Anything a path segment or a Cognito username can carry, quotes, backslashes, newlines and non-ASCII included.
+hostile_text = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(fixture_id=hostile_text, username=hostile_text)
+def test_request_template_passes_any_fixture_id_and_username_through_unchanged(fixture_id: str, username: str) -> None:
+    # Given a command for that fixture by that trader
+    context = {"requestId": "req-1", "authorizer": {"claims": {"cognito:username": username, "sub": "s"}}}
+    body = {"command": "suspend", "market_type": "total_goals"}
+
+    # When API Gateway renders the StartSyncExecution request
+    rendered = render(
+        start_command_template("arn:sm", actor="trader"),
+        json.dumps(body),
+        context=context,
+        params={"path": {"fixture_id": fixture_id}},
+    )
+
+    # Then the execution input holds exactly those values: nothing can break out of its JSON string
+    request = json.loads(rendered)
+    execution_input = json.loads(request["input"])
+    assert execution_input["fixture_id"] == fixture_id
+    assert execution_input["actor"] == {"kind": "trader", "username": username, "sub": "s"}
+    assert execution_input["command"] == body
+    assert request["name"] == "trader-req-1"
+
+
+@pytest.mark.parametrize(
+    ("result", "status"),
+    [
+        ({"status": "FAILED", "error": "InvalidCommand", "cause": "command: unknown"}, 400),
+        ({"status": "FAILED", "error": "FixtureNotFound", "cause": "fixture_id: no fixture"}, 404),
+        ({"status": "FAILED", "error": "CommandNotAllowed", "cause": "command: only before kick-off"}, 409),
+        ({"status": "FAILED", "error": "ConflictingUpdate", "cause": "fixture_id: kept changing"}, 409),
+        ({"status": "FAILED", "error": "DynamoDB.AmazonDynamoDBException", "cause": 'it\'s "down"'}, 502),
+        ({"status": "TIMED_OUT"}, 504),
+    ],
+)
+def test_response_template_maps_a_failed_execution_to_its_status(result: dict[str, str], status: int) -> None:
+    context: dict[str, Any] = {"responseOverride": {}}
+
+    body = json.loads(render(COMMAND_RESPONSE_TEMPLATE, json.dumps(result), context=context))
+
+    assert context["responseOverride"]["status"] == status
+    assert body == {"message": result.get("cause", ""), "error": result.get("error", "")}
+
+
+def test_response_template_answers_a_succeeded_execution_with_its_output() -> None:
+    output = {"fixture_id": "FX-1", "command": "suspend", "revision": 7, "published": True, "book": {"markets": []}}
+    context: dict[str, Any] = {"responseOverride": {}}
+
+    body = render(
+        COMMAND_RESPONSE_TEMPLATE, json.dumps({"status": "SUCCEEDED", "output": json.dumps(output)}), context=context
+    )
+
+    assert json.loads(body) == output and context["responseOverride"] == {}
+
+
+def test_market_types_are_the_pricing_engines_everywhere_they_are_listed() -> None:
+    # Given the pricing engine's market types, the command model's and the workflow's re-check
+    from typing import get_args
+
+    from lambdas.models.trader_commands import MarketType
+    from lambdas.pricing.engine import MARKET_TYPES
+    from stacks.constants import STATE_MACHINES_DIR
+
+    definition = json.loads((STATE_MACHINES_DIR / "trader_command.asl.json").read_text())
+    routed = {
+        rule["StringEquals"]
+        for choice in definition["States"]["RouteCommand"]["Choices"]
+        for condition in choice.get("And", [])
+        for rule in condition.get("Or", [])
+        if rule.get("Variable") == "$.request.command.market_type" and "StringEquals" in rule
+    }
+
+    # Then all three are the same list: a new market type cannot be priced but refused, or accepted but unknown
+    assert get_args(MarketType) == MARKET_TYPES
+    assert routed == set(MARKET_TYPES)
