@@ -7,12 +7,12 @@ over an in-memory fixture table, so the console can be driven before the backend
 around it: every book it returns or publishes is priced by the real pricing code (``lambdas.pricing``,
 ``lambdas.logic.price_book``) with the trader's suspensions and margins, validated as a ``PriceMessage`` and
 published as JSON on the real Mosquitto broker (``local_engine.mqtt``) on ``trading/v1/fixtures/{id}/prices``.
-``revision`` (new in the contract) is added beside the message's fields, as the backend will.
+The stand-in keeps the trader's settings and the revision beside the fixture's state and puts them on it
+before pricing, as the trader-command workflow does on the fixture item.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import secrets
 import threading
@@ -24,14 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import TypeAdapter
-
 from lambdas.logic.iot_topics import price_topic
-from lambdas.logic.price_book import _market, fixture_status, pricing_request
-from lambdas.models.feed_events import FeedEvent
+from lambdas.logic.price_book import fixture_status, price_message
 from lambdas.models.fixture_state import FixtureState
-from lambdas.models.price_message import PriceMessage
-from lambdas.pricing import price_fixture
+from lambdas.models.price_message import SourceEvent
 from lambdas.pricing.engine import MARKET_TYPES
 from local_engine.mqtt import MqttRelay
 from stacks.constants import IOT_PRICE_TOPIC_PREFIX
@@ -39,7 +35,6 @@ from stacks.constants import IOT_PRICE_TOPIC_PREFIX
 PAGE_SIZE = 50  # the console must follow next_token: 60 fixtures are two pages
 MAX_MARGIN = 0.25
 COMMANDS = ("suspend", "resume", "set_margin", "set_pre_match", "override_price")
-_feed_event: TypeAdapter[Any] = TypeAdapter(FeedEvent)
 
 
 class BadRequest(Exception):
@@ -91,43 +86,23 @@ def fixture_state(fixture_id: str, home_team: str, away_team: str, **changes: An
 
 
 def book_for(fixture: TradedFixture, generated_at: datetime) -> dict[str, Any]:
-    """The real pricing code's book for the fixture's state and trader settings, plus ``revision``."""
-    state = fixture.state
-    request = dataclasses.replace(
-        pricing_request(state),
-        suspended=fixture.suspended or state.suspension_reason is not None,
-        suspended_market_types=frozenset(fixture.suspended_market_types),
-        margins=dict(fixture.margins),
+    """The real ``price_message`` for the fixture's state with the trader's settings and revision on it."""
+    state = fixture.state.model_copy(
+        update={
+            "revision": fixture.revision,
+            "trader_suspended": fixture.suspended,
+            "suspended_market_types": frozenset(fixture.suspended_market_types),
+            "margins": dict(fixture.margins),
+        }
     )
-    event = _feed_event.validate_python(
+    source = SourceEvent.model_validate(
         {
             "event_id": f"{state.fixture_id}-{state.last_sequence}",
-            "fixture_id": state.fixture_id,
-            "sport": "football",
-            "sequence": state.last_sequence,
-            "occurred_at": generated_at.isoformat(),
-            "type": "clock",
-            "minute": int(state.match_minute),
-            **fixture.last_event,
+            "type": fixture.last_event.get("type", "clock"),
+            "occurred_at": generated_at,
         }
     )
-    message = PriceMessage.model_validate(
-        {
-            "fixture_id": state.fixture_id,
-            "sport": state.sport,
-            "sequence": state.last_sequence,
-            "generated_at": generated_at,
-            "status": "suspended" if fixture.suspended and state.match_phase != "full_time" else fixture_status(state),
-            "phase": state.match_phase,
-            "minute": float(state.match_minute),
-            "score": {"home": state.home_score, "away": state.away_score},
-            "home_team": state.home_team,
-            "away_team": state.away_team,
-            "source_event": {"event_id": event.event_id, "type": event.type, "occurred_at": event.occurred_at},
-            "markets": [_market(market) for market in price_fixture(request)],
-        }
-    )
-    return {**message.model_dump(mode="json"), "revision": fixture.revision}
+    return price_message(source=source, state=state, generated_at=generated_at).model_dump(mode="json")
 
 
 class StandInTradingApi:
