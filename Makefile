@@ -8,13 +8,16 @@ PY := $(VENV)/bin/python
 # Node 22 from npm (package.json) runs jsii and the CDK CLI; Node 20 is end-of-life for jsii.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 LAYER_DIR := .build/lambda-layer
+# The trader console as served and deployed: web/console plus npm mqtt's browser bundle (vendor/mqtt.min.js).
+CONSOLE_SITE := .build/console
+CONSOLE_SOURCES := $(wildcard web/console/*.html web/console/*.js web/console/*.css)
 # The Lambda runtime: arm64, Python 3.14 (stacks/constructs/lambda_function.py). numpy 2.4 ships
 # manylinux_2_28 wheels only, which Lambda's Amazon Linux 2023 (glibc 2.34) runs.
 LAYER_PLATFORMS := --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64
 LAYER_PYTHON := 3.14
 
 .PHONY: help setup system-packages build schema synth deploy destroy test test-fast lint format snapshot-update \
-	price bench demo replay diagram cost constraints clean
+	price bench demo replay diagram cost console screenshot constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -29,20 +32,27 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+web/console/node_modules/.installed: web/console/package.json web/console/package-lock.json node_modules/.installed
+	npm ci --prefix web/console --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CONSOLE_SITE)/index.html: $(CONSOLE_SOURCES) web/console/node_modules/.installed $(VENV)/.installed
+	$(PY) -m local_engine.console_server build $(CONSOLE_SITE)
+
 $(LAYER_DIR)/.installed: lambdas/requirements.txt $(VENV)/.installed
 	rm -rf $(LAYER_DIR)
 	$(PY) -m pip install --quiet --no-deps --no-compile $(LAYER_PLATFORMS) --implementation cp \
 		--python-version $(LAYER_PYTHON) --only-binary=:all: --target $(LAYER_DIR)/python -r lambdas/requirements.txt
 	touch $@
 
-system-packages: ## Install Mosquitto, the local MQTT broker (Debian/Ubuntu apt; sudo when not root)
-	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || { \
+system-packages: ## Install Mosquitto (local MQTT broker) and Chromium (browser tests) with apt; sudo when not root
+	@{ command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto; } && command -v chromium >/dev/null || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mosquitto >/dev/null; }
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mosquitto chromium >/dev/null; }
 
-setup: $(VENV)/.installed node_modules/.installed system-packages ## Install Python, Node and system tooling (pinned)
+setup: $(VENV)/.installed node_modules/.installed web/console/node_modules/.installed system-packages ## Install Python, Node and system tooling (pinned)
 
-build: setup $(LAYER_DIR)/.installed ## Build the arm64 Lambda dependency layer (pip --platform, no Docker)
+build: setup $(LAYER_DIR)/.installed $(CONSOLE_SITE)/index.html ## Build the arm64 Lambda layer (pip --platform, no Docker) and the console site
 
 schema: setup ## Regenerate docs/schemas/feed-event.schema.json from the pydantic models
 	$(PY) -m lambdas.models.schema
@@ -81,6 +91,7 @@ bench: synth ## Run the benchmarks (results in bench/results/, quoted in the REA
 	$(PY) -m bench.bench_pricing
 	$(PY) -m bench.bench_pipeline
 	$(PY) -m bench.bench_kafka_path
+	$(PY) -m bench.bench_console
 
 demo: synth ## Play whole matches through the real workflow and handlers locally: make demo ARGS="--json" (VIA=kafka: Kafka to Kafka through the on-prem bridges)
 	$(PY) -m local_engine.demo $(if $(VIA),--via $(VIA)) $(ARGS)
@@ -94,6 +105,12 @@ diagram: synth ## Regenerate docs/architecture.drawio and docs/architecture.svg 
 cost: build ## Cost of a million feed events, engine vs the Lambda->SNS chain: make cost ARGS="--subscribers 1000"
 	npx cdk synth --quiet -c trading-engine:stage=$(or $(STAGE),prod) -o .build/cdk.out.cost >/dev/null
 	@$(PY) -m tools.cost .build/cdk.out.cost $(ARGS)
+
+console: build ## Serve the trader console on http://127.0.0.1:8080 with live prices (stand-in APIs for now)
+	$(PY) -m tests.browser.console_demo serve $(ARGS)
+
+screenshot: build ## Write docs/images/trader-console.png from a live board in headless Chromium
+	$(PY) -m tests.browser.console_demo screenshot docs/images/trader-console.png
 
 constraints: ## Re-pin every transitive package after a requirements change
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv

@@ -193,7 +193,8 @@ class LocalEngine:
         self._patches = contextlib.ExitStack()
         self._install_patches(self._patches)
         if self.use_mqtt:
-            self.broker = MosquittoBroker().start()
+            # Subscriptions are logged so a test can count a console's SUBSCRIBEs from the broker's side.
+            self.broker = MosquittoBroker(log_subscriptions=True).start()
             self.relay = MqttRelay(self.broker.port).connect()
             self._subscribe()
         started = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -10,12 +12,32 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import paho.mqtt.client as mqtt
+
+from local_engine.websocket_bridge import WebSocketBridge
 
 
 class BrokerUnavailable(RuntimeError):
     pass
+
+
+class Subscription(NamedTuple):
+    """One topic filter a client subscribed to, as the broker logged it."""
+
+    client_id: str
+    qos: int
+    topic_filter: str
+
+
+# Mosquitto's `log_type subscribe` line: "1795313667: trader-console-x 1 trading/v1/fixtures/+/prices".
+# (Client ids and topic filters contain no spaces here; an unsubscribe line has no QoS field.)
+def _subscription(line: str) -> Subscription | None:
+    parts = line.strip().split(" ")
+    if len(parts) != 4 or not parts[0].endswith(":") or parts[2] not in {"0", "1", "2"}:
+        return None
+    return Subscription(parts[1], int(parts[2]), parts[3])
 
 
 def free_port() -> int:
@@ -26,29 +48,38 @@ def free_port() -> int:
 
 @dataclass
 class MosquittoBroker:
-    """Mosquitto with a TCP listener (engine, tests) and a websockets listener (browsers), anonymous, loopback only."""
+    """Mosquitto with a TCP listener (engine, tests) and MQTT over WebSocket (browsers), anonymous, loopback only.
+
+    The WebSocket port is served by ``WebSocketBridge`` in front of the TCP listener, not by Mosquitto's own
+    websockets listener, which delivers about one message per 100 ms here (see local_engine/websocket_bridge.py).
+
+    With ``log_subscriptions`` the broker logs every SUBSCRIBE (one line per topic filter) to a
+    log file, read here: ``subscriptions()`` is the broker's own account of who subscribed to what.
+    """
 
     port: int = 0
     websocket_port: int = 0
+    log_subscriptions: bool = False
     _process: subprocess.Popen[bytes] | None = None
     _workdir: tempfile.TemporaryDirectory[str] | None = None
+    _log_file: Path | None = None
+    _bridge: WebSocketBridge | None = None
 
     def start(self) -> MosquittoBroker:
         binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
         if binary is None:
             raise BrokerUnavailable("mosquitto is not installed: `apt-get install mosquitto` (make setup does it)")
         self.port = self.port or free_port()
-        self.websocket_port = self.websocket_port or free_port()
         self._workdir = tempfile.TemporaryDirectory(prefix="local-engine-mqtt-")
         config = Path(self._workdir.name) / "mosquitto.conf"
-        config.write_text(
-            "per_listener_settings false\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
-            f"listener {self.port} 127.0.0.1\n"
-            f"listener {self.websocket_port} 127.0.0.1\n"
-            "protocol websockets\n"
-        )
+        settings = ["per_listener_settings false", "allow_anonymous true", "persistence false"]
+        config.write_text("\n".join([*settings, f"listener {self.port} 127.0.0.1", ""]))
+        if self.log_subscriptions:
+            self._log_file = self._writable_log_file(Path(self._workdir.name))
+            with config.open("a") as extra:
+                extra.write(f"log_dest file {self._log_file}\n")
+                for kind in ("error", "warning", "notice", "information", "subscribe", "unsubscribe"):
+                    extra.write(f"log_type {kind}\n")
         self._process = subprocess.Popen(  # noqa: S603 - a fixed binary and a config file we wrote
             [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
@@ -59,13 +90,46 @@ class MosquittoBroker:
                 raise BrokerUnavailable(f"mosquitto exited: {error.strip()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
+                    pass
             except OSError:
                 time.sleep(0.05)
+                continue
+            self._bridge = WebSocketBridge(self.port, port=self.websocket_port).start()
+            self.websocket_port = self._bridge.port
+            return self
         self.stop()
         raise BrokerUnavailable(f"mosquitto did not listen on 127.0.0.1:{self.port} within 10 s")
 
+    @staticmethod
+    def _writable_log_file(workdir: Path) -> Path:
+        """A log file Mosquitto can append to: started as root it drops to its own user (``mosquitto``)."""
+        log_file = workdir / "mosquitto.log"
+        log_file.touch()
+        if os.geteuid() == 0:
+            try:
+                broker_user = pwd.getpwnam("mosquitto")
+            except KeyError:
+                pass  # no such user: Mosquitto then stays root and can write anyway
+            else:
+                workdir.chmod(0o711)  # traverse only: the config and the log stay unreadable to others
+                os.chown(log_file, broker_user.pw_uid, broker_user.pw_gid)
+        return log_file
+
+    def log_lines(self) -> list[str]:
+        if self._log_file is None or not self._log_file.exists():
+            return []
+        return self._log_file.read_text(errors="replace").splitlines()
+
+    def subscriptions(self) -> list[Subscription]:
+        """Every topic filter subscribed since start, in order (needs ``log_subscriptions=True``)."""
+        if not self.log_subscriptions:
+            raise BrokerUnavailable("start the broker with log_subscriptions=True to see subscriptions")
+        return [found for line in self.log_lines() if (found := _subscription(line)) is not None]
+
     def stop(self) -> None:
+        if self._bridge is not None:
+            self._bridge.stop()
+            self._bridge = None
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:

@@ -23,6 +23,9 @@ class UnsupportedResourceType(CloudAssemblyError):
     """A resource type the local engine cannot provision."""
 
 
+# The engine runs the project's handlers (lambdas/handlers) from the checkout; no other code.
+PROJECT_HANDLER_PACKAGE = "lambdas."
+
 # Types that exist in the templates but have no local counterpart, and why that is safe.
 NOT_NEEDED_LOCALLY: dict[str, str] = {
     "AWS::CDK::Metadata": "CDK's version reporting; nothing runs on it",
@@ -52,6 +55,14 @@ NOT_NEEDED_LOCALLY: dict[str, str] = {
     "AWS::Cognito::UserPoolClient": "see AWS::Cognito::UserPool",
     "AWS::Cognito::IdentityPool": "see AWS::Cognito::UserPool",
     "AWS::Cognito::IdentityPoolRoleAttachment": "see AWS::Cognito::UserPool",
+    # The trader console's hosting: locally, local_engine/console_server.py serves the same page and bundle.
+    "AWS::S3::Bucket": "the console's site and log buckets; locally the console server serves the page",
+    "AWS::S3::BucketPolicy": "the console's hosting: see AWS::S3::Bucket",
+    "AWS::CloudFront::Distribution": "the console's hosting: see AWS::S3::Bucket",
+    "AWS::CloudFront::OriginAccessControl": "the console's hosting: see AWS::S3::Bucket",
+    "AWS::CloudFront::ResponseHeadersPolicy": "the console's hosting: see AWS::S3::Bucket",
+    "Custom::CDKBucketDeployment": "CDK's deploy-time copy of the console into its bucket; see AWS::S3::Bucket",
+    "Custom::AWS": "the console's deploy-time IoT endpoint lookup; locally the console uses the local broker",
 }
 
 
@@ -308,6 +319,12 @@ def _lambda_function(ctx: _Context, stack: str, logical_id: str, props: dict[str
         MemorySize=int(props.get("MemorySize", 128)),
         Environment={"Variables": environment},
     )
+    if not str(props["Handler"]).startswith(PROJECT_HANDLER_PACKAGE):
+        # CDK's own deploy-time functions (the console's bucket deployment, AwsCustomResource): their code is
+        # aws-cdk-lib's, run by CloudFormation custom resources, which are not provisioned locally.
+        return ProvisionedResource(
+            stack, logical_id, "AWS::Lambda::Function", name, {"Arn": created["FunctionArn"]}, name
+        )
     ctx.app.functions[name] = LocalFunctionSpec(
         name=name,
         arn=created["FunctionArn"],

@@ -8,6 +8,7 @@ from aws_cdk import App, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from stacks.config import StageConfig, load_stage_config
+from stacks.console_stack import ConsoleStack
 from stacks.fanout_stack import FanoutStack
 from stacks.feed_stack import FeedStack
 from stacks.monitoring_stack import MonitoringStack
@@ -28,6 +29,7 @@ class TradingEngine:
     feed: FeedStack
     realtime_access: RealtimeAccessStack
     trader: TraderStack
+    console: ConsoleStack
     monitoring: MonitoringStack
 
     @property
@@ -39,6 +41,7 @@ class TradingEngine:
             self.feed,
             self.realtime_access,
             self.trader,
+            self.console,
             self.monitoring,
         )
 
@@ -74,6 +77,16 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
         price_topic=fanout.fanout.topic,
         realtime_access=realtime_access.access,
     )
+    console = ConsoleStack(
+        app,
+        f"{prefix}-Console",
+        config=config,
+        # One REST API serves the trader commands and the queries; the console's distribution serves it on /v1/*.
+        api=trader.api.api,
+        user_pool=realtime_access.access.user_pool,
+        user_pool_client=realtime_access.access.console_client,
+        identity_pool_id=realtime_access.access.identity_pool.identity_pool_id,
+    )
     # Last: it watches every stack already in the app, so a stack added above is picked up on the next synth.
     monitoring = MonitoringStack(
         app,
@@ -87,4 +100,4 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
     Tags.of(app).add("stage", config.name)
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
-    return TradingEngine(config, operations, storage, fanout, feed, realtime_access, trader, monitoring)
+    return TradingEngine(config, operations, storage, fanout, feed, realtime_access, trader, console, monitoring)

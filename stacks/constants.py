@@ -32,3 +32,5 @@ CAPACITY_PLANNER_RATE_MINUTES = 15
 CAPACITY_PLANNER_MEMORY_MB = 256
 CAPACITY_PLANNER_TIMEOUT_SECONDS = 60
 PRICING_ALIAS_NAME = "live"
+# Built by `make build`: the trader console (web/console) with npm mqtt's browser bundle in vendor/.
+CONSOLE_SITE_DIR = PROJECT_ROOT / ".build" / "console"

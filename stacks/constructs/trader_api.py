@@ -111,9 +111,7 @@ class TraderApi(Construct):
             "InvalidTraderCommand",
             type=apigateway.ResponseType.BAD_REQUEST_BODY,
             status_code="400",
-            templates={
-                "application/json": '{"message": "invalid command", "detail": "$context.error.validationErrorString"}'
-            },
+            templates={"application/json": '{"message": "invalid command: $context.error.validationErrorString"}'},
         )
         authorizer = apigateway.CognitoUserPoolsAuthorizer(
             self, "TraderSignIn", cognito_user_pools=[user_pool], results_cache_ttl=None

@@ -1,8 +1,8 @@
 """Synth snapshots of every stack: a change to the infrastructure shows up as a diff to read and accept.
 
-Only asset hashes are masked (the S3 keys of code and layer assets, and the Lambda version logical id
-that CDK derives from the code hash). State machine definitions are shown parsed, so a changed state
-reads as a changed block in the diff rather than as one long escaped line.
+Only asset hashes are masked (the S3 keys of code and layer assets, the trader console's bucket deployment
+sources, and the Lambda version logical id that CDK derives from the code hash). State machine definitions are
+shown parsed, so a changed state reads as a changed block in the diff rather than as one long escaped line.
 Update on purpose with `make snapshot-update`.
 """
 
@@ -31,6 +31,11 @@ def mask_asset_hashes(template: dict[str, Any]) -> dict[str, Any]:
             code = resource.get("Properties", {}).get(code_key)
             if isinstance(code, dict) and isinstance(code.get("S3Key"), str):
                 code["S3Key"] = _ASSET_HASH.sub("<asset-hash>", code["S3Key"])
+        if resource["Type"] == "Custom::CDKBucketDeployment":  # the console site's and config.json's assets
+            properties = resource["Properties"]
+            properties["SourceObjectKeys"] = [
+                _ASSET_HASH.sub("<asset-hash>", key) for key in properties["SourceObjectKeys"]
+            ]
         if resource["Type"] == "AWS::StepFunctions::StateMachine":
             properties = resource["Properties"]
             properties["DefinitionString"] = json.loads(properties["DefinitionString"])
@@ -42,7 +47,7 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-SNAPSHOT_STACKS = ["Operations", "Storage", "Fanout", "Feed", "RealtimeAccess", "Trader", "Monitoring"]
+SNAPSHOT_STACKS = ["Operations", "Storage", "Fanout", "Feed", "RealtimeAccess", "Trader", "Console", "Monitoring"]
 
 
 def test_every_stack_has_a_snapshot(dev_app: SynthesizedApp) -> None:
