@@ -14,7 +14,7 @@ LAYER_PLATFORMS := --platform manylinux_2_28_aarch64 --platform manylinux2014_aa
 LAYER_PYTHON := 3.14
 
 .PHONY: help setup system-packages build schema synth deploy destroy test test-fast lint format snapshot-update \
-	price bench demo replay constraints clean
+	price bench demo replay redrive soak constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -86,6 +86,12 @@ demo: synth ## Play whole matches through the real workflow and handlers locally
 
 replay: synth ## Replay a JSON-lines feed locally: make replay FILE=feed.jsonl ARGS="--speed 10 --json"
 	$(PY) -m local_engine.replay $(or $(FILE),-) $(ARGS)
+
+redrive: ## Redrive quarantined events: make redrive ARGS="--stack TradingEngine-dev-Feed" (or --local FEED.jsonl)
+	$(PY) -m local_engine.redrive $(ARGS)
+
+soak: synth ## The soak: 10,000 events, 200 fixtures, faults; report in bench/results/soak.json
+	$(PY) -m bench.bench_soak $(ARGS)
 
 constraints: ## Re-pin every transitive package after a requirements change
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv
