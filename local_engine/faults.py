@@ -10,7 +10,9 @@ once per attempt:
 - ``server_error``: the service fails before doing anything (DynamoDB ``InternalServerErrorException``,
   SNS ``InternalError``, SQS ``InternalError``, Lambda ``ServiceException``);
 - ``timeout``: the call is MADE, then the task times out (``States.Timeout``). This is the ambiguous fault
-  (a write that happened but was never acknowledged), the one that tests idempotency.
+  (a write that happened but was never acknowledged), the one that tests idempotency;
+- ``crash`` (Lambda targets only; a 5xx for a service): the function itself fails (an unhandled error,
+  ``InjectedCrash``): a bug, which the workflow does not retry but quarantines at once.
 
 Rolls are deterministic: each is a hash of the plan's seed, the execution's name, the state's name and
 the attempt number, so the same feed with the same seed meets the same faults whatever the thread timing.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import threading
 import time
 from collections import Counter
@@ -36,8 +39,9 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-FaultKind = Literal["throttling", "server_error", "timeout"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("throttling", "server_error", "timeout")
+FaultKind = Literal["throttling", "server_error", "timeout", "crash"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("throttling", "server_error", "timeout", "crash")
+TRANSIENT_KINDS: tuple[FaultKind, ...] = ("throttling", "server_error", "timeout")
 INTEGRATIONS = ("dynamodb", "sns", "sqs")
 
 # (error code, HTTP status) each service answers, by kind; the code is what names the error in the workflow.
@@ -62,7 +66,7 @@ class FaultSpec:
 
     error_rate: float = 0.0
     latency_ms: float = 0.0
-    kinds: tuple[FaultKind, ...] = FAULT_KINDS
+    kinds: tuple[FaultKind, ...] = TRANSIENT_KINDS
     states: tuple[str, ...] = ()
     failing_attempts: int | None = None
 
@@ -174,7 +178,13 @@ class FaultPlan:
                 plan._record(InjectedFault(execution_name, state_name, attempt, key, kind, "States.Timeout"))
                 original(task, env=env, normalised_parameters=normalised_parameters, **kwargs)
                 raise InjectedTimeout(f"injected timeout after {service} call in {state_name}")
-            code, status = SERVICE_ERRORS[service][kind]
+            if kind == "crash" and service == "lambda":
+                from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+                plan._record(InjectedFault(execution_name, state_name, attempt, key, kind, "InjectedCrash"))
+                error_document = {"errorType": "InjectedCrash", "errorMessage": f"injected crash in {target}"}
+                raise lambda_eval_utils.LambdaFunctionErrorException("Unhandled", json.dumps(error_document))
+            code, status = SERVICE_ERRORS[service]["server_error" if kind == "crash" else kind]
             error_name = f"{_error_prefix(service)}.{code}"
             if service == "sns" and not code.endswith("Exception"):
                 error_name += "Exception"
