@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -227,6 +228,44 @@ def soak_fault_plan(rate: float, seed: int) -> FaultPlan:
     )
 
 
+class FinishedExecutionSweeper:
+    """Keeps a long run's memory flat: every ``every`` outcomes, moto's finished executions (each holding its
+    whole history, price books included) and the runtime's invocation records are dropped. Outcomes are
+    recorded by the engine when an execution ends, so nothing the soak reads is lost; only ``trace`` of an
+    old execution is (the soak never traces)."""
+
+    def __init__(self, engine: LocalEngine, every: int = 250) -> None:
+        self.engine, self.every, self.seen = engine, every, 0
+        self._lock = threading.Lock()
+
+    def __call__(self, _: Outcome | None = None) -> None:
+        with self._lock:
+            self.seen += 1
+            due = self.seen % self.every == 0
+        if due:
+            self.sweep()
+
+    def sweep(self) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        from local_engine.engine import REGION
+
+        backend = stepfunctions_parser_backends[DEFAULT_ACCOUNT_ID][REGION]  # the backend that runs the ASL
+        with self._lock:
+            self._sweep(backend)
+
+    def _sweep(self, backend: Any) -> None:
+        for state_machine in list(backend.state_machines):
+            for execution in list(state_machine.executions):
+                status = getattr(execution, "exec_status", None)  # the parser's executions (local engine)
+                if status is not None and status.value != "RUNNING":
+                    state_machine.executions.remove(execution)  # list.remove is atomic; appends may go on
+        if self.engine.runtime is not None:
+            del self.engine.runtime.invocations[:]
+        self.swept = sum(len(sm.executions) for sm in backend.state_machines)
+
+
 def final_states(engine: LocalEngine, fixture_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Each fixture's state (STATE_ATTRIBUTES) and its newest stored book, as plain JSON."""
     dynamodb = engine.client("dynamodb")
@@ -267,8 +306,9 @@ def run_reference(assembly: Path, feed: list[dict[str, Any]], out: Path) -> None
     quiet_libraries()
     started = time.monotonic()
     with LocalEngine(assembly, mqtt=False) as engine:
+        sweeper = FinishedExecutionSweeper(engine)
         for event in feed:
-            engine.submit(event)
+            engine.submit(event, sweeper)
         engine.drain(timeout=3600)
         fixture_ids = sorted({event["fixture_id"] for event in feed})
         report = {
@@ -293,10 +333,12 @@ def run_soak(assembly: Path, feed: SoakFeed, *, fault_rate: float, seed: int, co
     plan = soak_fault_plan(fault_rate, seed)
     started = time.monotonic()
     with LocalEngine(assembly, mqtt=False, concurrency=concurrency) as engine:
+        sweeper = FinishedExecutionSweeper(engine)
         with plan.active():
             for event in feed.sent:
-                engine.submit(event)
+                engine.submit(event, sweeper)
             engine.drain(timeout=3600)
+        sweeper.sweep()
         played_seconds = time.monotonic() - started
         played = engine.accounting.as_dict()
         first_outcomes = list(engine.outcomes)
