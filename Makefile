@@ -87,7 +87,7 @@ demo: synth ## Play whole matches through the real workflow and handlers locally
 replay: synth ## Replay a JSON-lines feed locally: make replay FILE=feed.jsonl ARGS="--speed 10 --json"
 	$(PY) -m local_engine.replay $(or $(FILE),-) $(ARGS)
 
-redrive: ## Redrive quarantined events: make redrive ARGS="--stack TradingEngine-dev-Feed" (or --local FEED.jsonl)
+redrive: setup ## Redrive quarantined events: make redrive ARGS="--stack TradingEngine-dev-Feed" (or --local FEED.jsonl)
 	$(PY) -m local_engine.redrive $(ARGS)
 
 soak: synth ## The soak: 10,000 events, 200 fixtures, faults; report in bench/results/soak.json
