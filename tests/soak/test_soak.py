@@ -32,5 +32,5 @@ def test_every_event_is_accounted_for_and_the_final_books_equal_an_in_order_repl
     assert report["faults"]["events_with_faults"] >= events * 0.03
     assert report["faults"]["healed"] > report["faults"]["quarantined"]
     # ...and only the malformed events are left in the quarantine, each with its reason
-    assert sum(report["left_on_quarantine"].values()) == events // 50
+    assert report["left_on_quarantine_distinct_events"] == events // 50  # (a timed-out send may leave two copies)
     assert set(report["left_on_quarantine"]) <= {"MalformedEvent", "UnknownFixture"}
