@@ -17,7 +17,7 @@ LAYER_PLATFORMS := --platform manylinux_2_28_aarch64 --platform manylinux2014_aa
 LAYER_PYTHON := 3.14
 
 .PHONY: help setup system-packages build schema synth deploy destroy test test-fast lint format snapshot-update \
-	price bench demo replay diagram cost console screenshot constraints clean
+	price bench demo replay diagram cost console screenshot redrive soak constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -111,6 +111,12 @@ console: build ## Serve the trader console on http://127.0.0.1:8080 with live pr
 
 screenshot: build ## Write docs/images/trader-console.png from a live board in headless Chromium
 	$(PY) -m tests.browser.console_demo screenshot docs/images/trader-console.png
+
+redrive: setup ## Redrive quarantined events: make redrive ARGS="--stack TradingEngine-dev-Feed" (or --local FEED.jsonl)
+	$(PY) -m local_engine.redrive $(ARGS)
+
+soak: synth ## The soak: 10,000 events, 200 fixtures, faults; report in bench/results/soak.json
+	$(PY) -m bench.bench_soak $(ARGS)
 
 constraints: ## Re-pin every transitive package after a requirements change
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv

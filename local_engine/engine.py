@@ -21,6 +21,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from local_engine.cloud_assembly import read_stacks
+from local_engine.faults import FaultPlan, scale_retry_waits
 from local_engine.lambda_runtime import LambdaRuntime, sns_lambda_event
 from local_engine.mqtt import MosquittoBroker, MqttRelay
 from local_engine.provisioner import ProvisionedApp, provision
@@ -136,8 +137,12 @@ class LocalEngine:
         concurrency: int = 8,
         lambda_log: Path | None = None,
         on_price_message: Callable[[str, dict[str, Any]], None] | None = None,
+        faults: FaultPlan | None = None,
+        retry_wait_scale: float = 0.01,
     ) -> None:
         self.assembly_dir = assembly_dir
+        self.faults = faults  # local_engine/faults.py: throttling, 5xx and timeouts per Lambda and integration
+        self.retry_wait_scale = retry_wait_scale  # the workflow's Retry waits, shrunk locally (1 s -> 10 ms)
         self.use_mqtt = mqtt
         self.concurrency = concurrency
         self.on_price_message = on_price_message
@@ -192,6 +197,9 @@ class LocalEngine:
         self.runtime = LambdaRuntime(region=REGION, log_stream=self._log_stream)
         self._patches = contextlib.ExitStack()
         self._install_patches(self._patches)
+        scale_retry_waits(self._patches, self.retry_wait_scale)
+        if self.faults is not None:
+            self._patches.enter_context(self.faults.active())
         if self.use_mqtt:
             # Subscriptions are logged so a test can count a console's SUBSCRIBEs from the broker's side.
             self.broker = MosquittoBroker(log_subscriptions=True).start()

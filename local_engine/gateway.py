@@ -165,17 +165,31 @@ class Request:
 def validation_errors(validator: Draft4Validator, body: Any) -> Iterator[str]:
     """Each schema violation as API Gateway words it: where, and what is wrong."""
     errors = sorted(validator.iter_errors(body), key=lambda e: (len(e.path), str(e.path)))
-    named = [error for error in errors if not (error.validator == "oneOf" and not error.path)]
-    # The per-type branches (oneOf) fail whenever a top-level field does, and that error names the field; a
-    # oneOf failure alone (a field missing for this type) is still a 400, in API Gateway's words.
-    for error in named or errors:
-        where = "/".join(str(part) for part in error.path) or "object"
-        if error.validator == "oneOf" and not error.path:
-            matched = sum(1 for branch in error.schema["oneOf"] if Draft4Validator(branch).is_valid(body))
-            branches = len(error.schema["oneOf"])
-            yield f"{where}: instance failed to match exactly one schema (matched {matched} out of {branches})"
-            continue
-        yield f"{where}: {error.message}"
+    envelope = [e for e in errors if not (e.validator == "oneOf" and not e.path)]
+    for error in envelope:
+        yield f"{'/'.join(str(part) for part in error.path) or 'object'}: {_shortened(error.message)}"
+    if errors and not envelope:
+        # The envelope is right but the type's own fields are not: API Gateway says only that the body
+        # matches no schema; the branch for the event's own type names the field (found by fuzzing: a 256 KB
+        # team name used to pass here, since only the skipped oneOf error reported it).
+        yield "object: failed to match exactly one schema"
+        yield from _type_branch_errors(errors[0])
+
+
+def _type_branch_errors(one_of: Any) -> Iterator[str]:
+    by_branch: dict[Any, list[Any]] = {}
+    for error in one_of.context or []:
+        by_branch.setdefault(error.relative_schema_path[0], []).append(error)
+    for branch_errors in by_branch.values():
+        # the branch of this body's own type (feed events) or command (trader commands)
+        if not any(list(error.path) in (["type"], ["command"]) for error in branch_errors):
+            for error in branch_errors:
+                yield f"{'/'.join(str(part) for part in error.path) or 'object'}: {_shortened(error.message)}"
+
+
+def _shortened(message: str, limit: int = 200) -> str:
+    """A message that echoes a huge value keeps its start and says how long it was."""
+    return message if len(message) <= limit else f"{message[:limit]}... ({len(message)} characters)"
 
 
 class LocalGateway:
@@ -258,7 +272,10 @@ class LocalGateway:
     def _bad_body(self, route: Route, problems: list[str]) -> Response:
         detail = "[" + "; ".join(problems) + "]"
         template = route.bad_request_body_template or '{"message": "Invalid request body"}'
-        rendered = render(template, "{}", context={"error": {"validationErrorString": detail.replace('"', "'")}})
+        # Quotes become ' as API Gateway words it; backslashes and control characters (the caller's own bytes,
+        # echoed in the message) are JSON-escaped so that the answer stays JSON (found by tests/e2e fuzzing).
+        safe = json.dumps(detail.replace('"', "'"))[1:-1]
+        rendered = render(template, "{}", context={"error": {"validationErrorString": safe}})
         return Response(400, rendered)
 
     def _integrate(self, request: Request) -> Response:

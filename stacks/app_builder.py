@@ -16,6 +16,7 @@ from stacks.operations_stack import OperationsStack
 from stacks.realtime_access_stack import RealtimeAccessStack
 from stacks.storage_stack import StorageStack
 from stacks.trader_stack import TraderStack
+from stacks.trading_engine_rules import TradingEngineChecks
 
 STAGE_CONTEXT_KEY = "trading-engine:stage"
 
@@ -50,7 +51,8 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
     """Add every stack of the stage named by the ``trading-engine:stage`` context to ``app``.
 
     Stacks are environment-agnostic (no account or region lookups), so synth is the same on every machine.
-    cdk-nag's AwsSolutions and Serverless packs run as validation plugins: a finding fails synth.
+    cdk-nag's AwsSolutions and Serverless packs and the project's own TradingEngine pack
+    (stacks/trading_engine_rules.py) run as validation plugins: a finding fails synth.
     """
     stage = app.node.try_get_context(STAGE_CONTEXT_KEY)
     context = {"trading-engine:stages": app.node.try_get_context("trading-engine:stages")}
@@ -99,5 +101,5 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
     Tags.of(app).add("project", "sports-trading-engine")
     Tags.of(app).add("stage", config.name)
     if nag:
-        Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app), TradingEngineChecks(app))
     return TradingEngine(config, operations, storage, fanout, feed, realtime_access, trader, console, monitoring)

@@ -104,20 +104,30 @@ def test_out_of_order_and_duplicate_events_never_publish_stale_prices(
     assert [b["sequence"] for b in queue_bodies_for(engine, "OnPremPricesQueue", fixture_id)] == [1, 2, 4, 5]
 
 
-def test_a_late_goal_is_quarantined_not_lost(engine: LocalEngine) -> None:
-    # Given a goal that arrives after a newer event was applied
+def _fixture_item(engine: LocalEngine, fixture_id: str) -> dict:
+    return engine.client("dynamodb").get_item(
+        TableName=engine.table_name("Fixtures"), Key={"fixture_id": {"S": fixture_id}}, ConsistentRead=True
+    )["Item"]
+
+
+def test_a_late_goal_is_counted_once_and_the_clock_stays(engine: LocalEngine) -> None:
+    # Given a goal that arrives after a newer event was applied (the two overtook each other)
     fixture_id = "E2E-LATE-GOAL"
     create, kick_off, clock, goal, *_ = match_events(fixture_id)
     later_clock = dict(clock, sequence=9, event_id=f"{fixture_id}-9", minute=20)
 
-    # When it is played after that newer event
-    outcomes = _run_all(engine, [create, kick_off, later_clock, goal])
+    # When it is played after that newer event, and then redelivered
+    outcomes = _run_all(engine, [create, kick_off, later_clock, goal, goal])
 
-    # Then it is not silently skipped: it is quarantined with the reason, and the score is untouched
-    assert outcomes[-1].kind == "quarantined"
-    (message,) = queue_bodies_for(engine, "QuarantinedEvents", fixture_id)
-    assert message["error"] == "LateEvent" and "arrived after sequence 9" in message["cause"]
-    assert message["event"] == goal
+    # Then it is counted (a counter commutes), once; the newer clock tick's minute and open markets stay
+    assert [o.final_state for o in outcomes[-2:]] == ["SupersededBeforePublishing", "SkippedAsDuplicate"]
+    assert "ApplyLateCount" in [step.name for step in engine.trace(outcomes[-2].execution_arn)]
+    item = _fixture_item(engine, fixture_id)
+    assert item[f"{goal['team']}_score"] == {"N": "1"}
+    assert item["match_minute"] == {"N": "20"} and item["last_sequence"] == {"N": "9"}
+    assert "suspension_reason" not in item
+    assert sorted(item["counted_sequences"]["NS"]) == [str(goal["sequence"])]
+    assert not queue_bodies_for(engine, "QuarantinedEvents", fixture_id)
 
 
 @pytest.mark.parametrize(
@@ -305,8 +315,8 @@ def test_an_event_applied_but_never_published_is_priced_when_replayed(engine: Lo
     assert again.final_state == "SkippedAsDuplicate"
 
 
-def test_a_late_yellow_card_is_skipped_not_quarantined(engine: LocalEngine) -> None:
-    # Given a yellow card that arrives after a newer event (it changes no price)
+def test_a_late_yellow_card_is_counted_too(engine: LocalEngine) -> None:
+    # Given a yellow card that arrives after a newer event (it moves no price, but the count is state)
     fixture_id = "E2E-LATE-YELLOW"
     create, kick_off, clock, *_ = match_events(fixture_id)
     yellow = dict(clock, type="card", team="home", colour="yellow", sequence=3, event_id=f"{fixture_id}-3y", minute=9)
@@ -315,5 +325,7 @@ def test_a_late_yellow_card_is_skipped_not_quarantined(engine: LocalEngine) -> N
     # When it is played after that newer event
     outcomes = _run_all(engine, [create, kick_off, later_clock, yellow])
 
-    # Then it is skipped as stale
-    assert outcomes[-1].final_state == "SkippedAsStale"
+    # Then it is counted late, as the in-order feed would have counted it
+    assert outcomes[-1].kind == "applied"
+    item = _fixture_item(engine, fixture_id)
+    assert item["home_yellow_cards"] == {"N": "1"} and item["match_minute"] == {"N": "12"}

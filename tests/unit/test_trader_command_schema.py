@@ -75,7 +75,8 @@ def test_bad_commands_are_refused_by_both_naming_the_field(
 def test_a_field_missing_for_its_command_is_still_refused(api_gateway_validator: Draft4Validator) -> None:
     problems = list(validation_errors(api_gateway_validator, {"command": "set_margin", "market_type": "match_result"}))
 
-    assert problems == ["object: instance failed to match exactly one schema (matched 0 out of 5)"]
+    assert problems[0] == "object: failed to match exactly one schema"
+    assert any(problem.startswith("object: 'margin' is a required property") for problem in problems), problems
 
 
 # Anything a path segment or a Cognito username can carry, quotes, backslashes, newlines and non-ASCII included.
