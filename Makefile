@@ -106,8 +106,8 @@ cost: build ## Cost of a million feed events, engine vs the Lambda->SNS chain: m
 	npx cdk synth --quiet -c trading-engine:stage=$(or $(STAGE),prod) -o .build/cdk.out.cost >/dev/null
 	@$(PY) -m tools.cost .build/cdk.out.cost $(ARGS)
 
-console: build ## Serve the trader console on http://127.0.0.1:8080 with live prices (stand-in APIs for now)
-	$(PY) -m tests.browser.console_demo serve $(ARGS)
+console: synth ## The trader console on http://127.0.0.1:8080 against the local engine, matches playing
+	$(PY) -m local_engine.console $(ARGS)
 
 screenshot: build ## Write docs/images/trader-console.png from a live board in headless Chromium
 	$(PY) -m tests.browser.console_demo screenshot docs/images/trader-console.png
