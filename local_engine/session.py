@@ -33,7 +33,8 @@ class PriceBoard:
         a book older than the one shown is ignored, as every price consumer must do (docs/feed-events.md)."""
         with self._lock:
             shown = self.books.get(message["fixture_id"])
-            if shown is None or message["sequence"] > shown["sequence"]:
+            # Revisions order every book of a fixture (a trader's, a late goal's); sequences only feed events.
+            if shown is None or message["revision"] > shown["revision"]:
                 self.books[message["fixture_id"]] = message
             self.updates += 1
 

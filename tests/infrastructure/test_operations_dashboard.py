@@ -137,7 +137,7 @@ def test_fixture_history_query_reads_the_feed_workflow_log(dev_app: SynthesizedA
         for resource in dev_app.template("-Monitoring")["Resources"].values()
         if resource["Type"] == "AWS::Logs::QueryDefinition"
     ]
-    (machine,) = dev_app.resources("AWS::StepFunctions::StateMachine").values()
+    (machine,) = [m for i, m in dev_app.resources("AWS::StepFunctions::StateMachine").items() if i.startswith("Feed")]
     workflow_log = machine["Properties"]["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]
 
     # Then it reads the workflow's log group and selects one fixture's executions by name, oldest first

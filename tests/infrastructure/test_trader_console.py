@@ -64,15 +64,22 @@ def test_cloudfront_serves_it_over_https_with_origin_access_control_and_security
     # Then the page is the default object, viewers are sent to HTTPS, S3 is reached through OAC only
     assert config["DefaultRootObject"] == "index.html"
     assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
-    (origin,) = config["Origins"]
-    assert "OriginAccessControlId" in origin
-    assert origin["S3OriginConfig"]["OriginAccessIdentity"] == ""
+    site_origin, api_origin = sorted(config["Origins"], key=lambda o: "S3OriginConfig" not in o)
+    assert "OriginAccessControlId" in site_origin
+    assert site_origin["S3OriginConfig"]["OriginAccessIdentity"] == ""
+    # ...and /v1/* goes to the trader API on the same origin: HTTPS, nothing cached, the token forwarded
+    (api_behaviour,) = config["CacheBehaviors"]
+    assert api_behaviour["PathPattern"] == "/v1/*" and api_behaviour["TargetOriginId"] == api_origin["Id"]
+    assert api_origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert "TraderApi" in json.dumps(api_origin["DomainName"])
+    assert api_behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    assert api_behaviour["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHost
     assert "Logging" in config
-    # ...and the CSP lets the page talk to the APIs, Cognito and IoT Core's WebSocket, and nothing else
+    # ...and the CSP lets the page talk to its own origin, Cognito and IoT Core's WebSocket, and nothing else
     assert "default-src 'none'" in csp and "script-src 'self'" in csp
     for source in ("https://cognito-idp.", "https://cognito-identity.", "wss://"):
         assert source in csp
-    assert "TraderApi" in csp  # the trader API's URL, exported by the Trader stack
+    assert "connect-src 'self' https://cognito-idp." in csp and "execute-api" not in csp
     assert "endpointAddress" in csp  # the IoT endpoint comes from the DescribeEndpoint lookup
     assert security["FrameOptions"]["FrameOption"] == "DENY"
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
