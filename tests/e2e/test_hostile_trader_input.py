@@ -1,0 +1,166 @@
+"""Hostile input against the trader API (served as deployed by the local gateway): wrong types, missing fields,
+bodies over 256 KB, unknown fixtures and injection text in the path and the body, fuzzed with hypothesis
+(tests/hostile.py). Each gets a clear 4xx naming the field, the workflow never crashes, and nothing is applied:
+the fixture item is unchanged and no audit record is written.
+
+Cognito is out of reach locally: the gateway's local sign-in stands in for it (local_engine/gateway.py).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from local_engine.engine import LocalEngine
+from local_engine.gateway import LocalGateway
+from tests import hostile
+from tests.e2e.conftest import match_events
+
+pytestmark = pytest.mark.slow
+FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FIXTURE = "E2E-HOSTILE-TRADER"
+SET_MARGIN = {"command": "set_margin", "market_type": "match_result", "margin": 0.06}
+OVERRIDE = {
+    "command": "override_price",
+    "market_type": "match_result",
+    "line": None,
+    "selection": "home",
+    "price": 2.2,
+    "for_seconds": 60,
+}
+
+
+@pytest.fixture(scope="module")
+def gateway(engine: LocalEngine) -> Iterator[LocalGateway]:
+    with LocalGateway(engine) as running:
+        for event in match_events(FIXTURE)[:3]:
+            assert engine.run(event).kind == "applied"
+        yield running
+
+
+@pytest.fixture(scope="module")
+def token(gateway: LocalGateway) -> str:
+    request = urllib.request.Request(
+        f"{gateway.url}/v1/local/sign-in",
+        data=json.dumps({"username": "mallory"}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+        return str(json.loads(response.read())["token"])
+
+
+def _command(gateway: LocalGateway, token: str, body: bytes, fixture_id: str = FIXTURE) -> tuple[int, Any]:
+    url = f"{gateway.url}/v1/fixtures/{quote(fixture_id, safe='')}/commands"
+    headers = {"Content-Type": "application/json", "Authorization": token}
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback only
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _state(engine: LocalEngine, fixture_id: str = FIXTURE) -> tuple[dict[str, Any], int]:
+    dynamodb = engine.client("dynamodb")
+    item = dynamodb.get_item(
+        TableName=engine.table_name("Fixtures"), Key={"fixture_id": {"S": fixture_id}}, ConsistentRead=True
+    ).get("Item", {})
+    actions = dynamodb.query(
+        TableName=engine.table_name("TraderActions"),
+        KeyConditionExpression="fixture_id = :f",
+        ExpressionAttributeValues={":f": {"S": fixture_id}},
+    )["Count"]
+    return item, actions
+
+
+@FUZZ
+@given(case=hostile.wrong_type_bodies(OVERRIDE, ["market_type", "selection", "price", "for_seconds"]))
+def test_a_wrong_type_gets_a_400_naming_the_field(
+    gateway: LocalGateway, engine: LocalEngine, token: str, case: tuple
+) -> None:
+    field, body = case
+    before = _state(engine)
+
+    status, answer = _command(gateway, token, json.dumps(body).encode())
+
+    hostile.assert_clear_4xx(status, answer, field=field)
+    assert _state(engine) == before
+
+
+@FUZZ
+@given(case=hostile.missing_field_bodies(SET_MARGIN, ["command", "market_type", "margin"]))
+def test_a_missing_field_gets_a_400(gateway: LocalGateway, engine: LocalEngine, token: str, case: tuple) -> None:
+    _, body = case
+    before = _state(engine)
+
+    status, answer = _command(gateway, token, json.dumps(body).encode())
+
+    hostile.assert_clear_4xx(status, answer)
+    assert _state(engine) == before
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=hostile.oversized_bodies(OVERRIDE, ["selection"]))
+def test_a_body_over_256_kb_gets_a_400(gateway: LocalGateway, engine: LocalEngine, token: str, case: tuple) -> None:
+    field, body = case
+    before = _state(engine)
+
+    status, answer = _command(gateway, token, body)
+
+    hostile.assert_clear_4xx(status, answer, field=field)
+    assert _state(engine) == before
+
+
+@FUZZ
+@given(fixture_id=hostile.injection_text(min_size=1, max_size=60))
+def test_an_unknown_or_hostile_fixture_id_is_a_404_and_runs_nothing(
+    gateway: LocalGateway, engine: LocalEngine, token: str, fixture_id: str
+) -> None:
+    if "/" in fixture_id or fixture_id in {".", ".."}:
+        fixture_id = fixture_id.replace("/", "_").replace(".", "_")  # a path segment, as a browser would encode it
+
+    status, answer = _command(gateway, token, json.dumps({"command": "suspend"}).encode(), fixture_id=fixture_id)
+
+    hostile.assert_clear_4xx(status, answer, field="fixture_id")
+    assert status == 404
+    assert _state(engine, fixture_id) == ({}, 0)
+
+
+@FUZZ
+@given(selection=hostile.injection_text(min_size=1, max_size=80))
+def test_injection_text_in_a_field_is_refused_by_the_schema_or_stored_verbatim(
+    gateway: LocalGateway, engine: LocalEngine, token: str, selection: str
+) -> None:
+    # The selection name is the one free-text field: its pattern refuses anything but a plain name
+    status, answer = _command(gateway, token, json.dumps({**OVERRIDE, "selection": selection}).encode())
+
+    if status == 200:
+        assert all(c.isalnum() or c in "_.:+-" for c in selection)
+    else:
+        hostile.assert_clear_4xx(status, answer, field="selection")
+
+
+@pytest.mark.parametrize("body", [b"", b"not json", b"[]", b"null", b'{"command": "suspend"} trailing'])
+def test_a_body_that_is_not_a_command_object_gets_a_400(gateway: LocalGateway, token: str, body: bytes) -> None:
+    status, answer = _command(gateway, token, body)
+
+    hostile.assert_clear_4xx(status, answer)
+
+
+def test_arbitrary_json_never_gets_a_5xx(gateway: LocalGateway, token: str) -> None:
+    @settings(max_examples=25, deadline=None)
+    @given(body=st.dictionaries(st.text(max_size=12), hostile.JSON_VALUES, max_size=6))
+    def check(body: dict[str, Any]) -> None:
+        status, _ = _command(gateway, token, json.dumps(body).encode())
+        assert status < 500
+
+    check()
