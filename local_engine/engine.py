@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from local_engine.cloud_assembly import read_stacks
 from local_engine.faults import FaultPlan, scale_retry_waits
 from local_engine.lambda_runtime import LambdaRuntime, sns_lambda_event
 from local_engine.mqtt import MosquittoBroker, MqttRelay
+from local_engine.patching import patched as _patched
 from local_engine.provisioner import ProvisionedApp, provision
 
 REGION = "eu-west-1"
@@ -821,16 +822,6 @@ def _check_moto_version() -> None:
             f"moto {moto.__version__} is installed; the local engine patches moto {SUPPORTED_MOTO_VERSION}'s "
             "internals (local_engine/engine.py): check them before changing the pin in requirements-dev.txt"
         )
-
-
-@contextlib.contextmanager
-def _patched(owner: Any, attribute: str, replacement: Any) -> Iterator[None]:
-    original = getattr(owner, attribute)
-    setattr(owner, attribute, replacement)
-    try:
-        yield
-    finally:
-        setattr(owner, attribute, original)
 
 
 def _parse(text: str | None) -> Any:

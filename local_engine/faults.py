@@ -39,6 +39,8 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
+from local_engine.patching import patched as _patched
+
 FaultKind = Literal["throttling", "server_error", "timeout", "crash"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("throttling", "server_error", "timeout", "crash")
 TRANSIENT_KINDS: tuple[FaultKind, ...] = ("throttling", "server_error", "timeout")
@@ -244,13 +246,3 @@ def scale_retry_waits(stack: contextlib.ExitStack, scale: float) -> None:
 
     if scale != 1.0:
         stack.enter_context(_patched(retrier_decl, "time", _ScaledSleep(scale)))
-
-
-@contextlib.contextmanager
-def _patched(owner: Any, attribute: str, replacement: Any) -> Iterator[None]:
-    original = getattr(owner, attribute)
-    setattr(owner, attribute, replacement)
-    try:
-        yield
-    finally:
-        setattr(owner, attribute, original)

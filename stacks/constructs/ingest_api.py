@@ -19,7 +19,7 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constants import FEED_EVENT_SCHEMA_FILE
-from stacks.constructs.rest_api import engine_rest_api
+from stacks.constructs.rest_api import engine_rest_api, sync_execution_integration
 from stacks.nag import acknowledge
 
 # The execution name is the event's idempotency key: the fixture and its feed sequence. The schema
@@ -103,29 +103,13 @@ class IngestApi(Construct):
         )
         workflow.grant(integration_role, "states:StartSyncExecution")
 
-        integration = apigateway.AwsIntegration(
-            service="states",
-            action="StartSyncExecution",
-            integration_http_method="POST",
-            options=apigateway.IntegrationOptions(
-                credentials_role=integration_role,
-                passthrough_behavior=apigateway.PassthroughBehavior.NEVER,
-                request_templates={"application/json": START_EXECUTION_TEMPLATE % workflow.state_machine_arn},
-                integration_responses=[
-                    apigateway.IntegrationResponse(
-                        status_code="202", response_templates={"application/json": FEED_RESPONSE_TEMPLATE}
-                    ),
-                    # Step Functions answers throttling and its own faults with 4xx/5xx: the forwarder
-                    # must retry those, so they surface as 503 rather than as the caller's fault.
-                    apigateway.IntegrationResponse(
-                        selection_pattern=r"[45]\d{2}",
-                        status_code="503",
-                        response_templates={
-                            "application/json": '{"accepted": false, "error": "workflow unavailable, retry"}'
-                        },
-                    ),
-                ],
-            ),
+        integration = sync_execution_integration(
+            credentials_role=integration_role,
+            request_template=START_EXECUTION_TEMPLATE % workflow.state_machine_arn,
+            status_code="202",
+            response_template=FEED_RESPONSE_TEMPLATE,
+            # Step Functions' throttling and faults are not the caller's: the forwarder retries a 503.
+            unavailable_body='{"accepted": false, "error": "workflow unavailable, retry"}',
         )
         feed_events = self.api.root.add_resource("feed-events")
         self.post_feed_event = feed_events.add_method(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -62,5 +63,41 @@ def engine_rest_api(
                 status=True,
                 user=True,
             ),
+        ),
+    )
+
+
+def sync_execution_integration(
+    *,
+    credentials_role: iam.IRole,
+    request_template: str,
+    status_code: str,
+    response_template: str,
+    unavailable_body: str,
+) -> apigateway.AwsIntegration:
+    """``states:StartSyncExecution`` straight from API Gateway, no Lambda.
+
+    StartSyncExecution answers HTTP 200 whatever the execution's end, so ``response_template`` maps the
+    outcome itself (``$context.responseOverride.status``). Step Functions refusing the call (throttled, its
+    own fault: a 4xx/5xx from the service) is a 503 with ``unavailable_body``: the caller retries later.
+    """
+    return apigateway.AwsIntegration(
+        service="states",
+        action="StartSyncExecution",
+        integration_http_method="POST",
+        options=apigateway.IntegrationOptions(
+            credentials_role=credentials_role,
+            passthrough_behavior=apigateway.PassthroughBehavior.NEVER,
+            request_templates={"application/json": request_template},
+            integration_responses=[
+                apigateway.IntegrationResponse(
+                    status_code=status_code, response_templates={"application/json": response_template}
+                ),
+                apigateway.IntegrationResponse(
+                    selection_pattern=r"[45]\d{2}",
+                    status_code="503",
+                    response_templates={"application/json": unavailable_body},
+                ),
+            ],
         ),
     )

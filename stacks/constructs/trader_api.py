@@ -21,7 +21,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constants import TRADER_COMMAND_SCHEMA_FILE
 from stacks.constructs.lambda_function import engine_function
-from stacks.constructs.rest_api import engine_rest_api
+from stacks.constructs.rest_api import engine_rest_api, sync_execution_integration
 from stacks.nag import acknowledge
 
 # A value from the request goes into the execution input, a JSON document inside the JSON string "input":
@@ -144,30 +144,12 @@ class TraderApi(Construct):
         workflow.grant(integration_role, "states:StartSyncExecution")
 
         def command_integration(actor: str) -> apigateway.AwsIntegration:
-            return apigateway.AwsIntegration(
-                service="states",
-                action="StartSyncExecution",
-                integration_http_method="POST",
-                options=apigateway.IntegrationOptions(
-                    credentials_role=integration_role,
-                    passthrough_behavior=apigateway.PassthroughBehavior.NEVER,
-                    request_templates={
-                        "application/json": start_command_template(workflow.state_machine_arn, actor=actor)
-                    },
-                    integration_responses=[
-                        apigateway.IntegrationResponse(
-                            status_code="200", response_templates={"application/json": COMMAND_RESPONSE_TEMPLATE}
-                        ),
-                        # Step Functions refusing the call (throttled, its own fault): retry later.
-                        apigateway.IntegrationResponse(
-                            selection_pattern=r"[45]\d{2}",
-                            status_code="503",
-                            response_templates={
-                                "application/json": '{"message": "trader workflow unavailable, retry"}'
-                            },
-                        ),
-                    ],
-                ),
+            return sync_execution_integration(
+                credentials_role=integration_role,
+                request_template=start_command_template(workflow.state_machine_arn, actor=actor),
+                status_code="200",
+                response_template=COMMAND_RESPONSE_TEMPLATE,
+                unavailable_body='{"message": "trader workflow unavailable, retry"}',
             )
 
         command_responses = [
