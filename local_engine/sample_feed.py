@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,8 +43,32 @@ class FeedFaults:
     malformed: float = 0.02  # a field missing or of the wrong kind
 
 
-def _stamp(moment: datetime) -> str:
+def stamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds, as the feed sends times."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class FixtureFeed:
+    """One fixture's events in feed order: each added event gets the next sequence and an id of its own."""
+
+    fixture_id: str
+    kick_off: datetime
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, minutes_from_kick_off: float, event_type: str, **fields: Any) -> None:
+        sequence = len(self.events) + 1
+        self.events.append(
+            {
+                "event_id": f"{self.fixture_id}-{sequence:04d}",
+                "fixture_id": self.fixture_id,
+                "sport": "football",
+                "sequence": sequence,
+                "occurred_at": stamp(self.kick_off + timedelta(minutes=minutes_from_kick_off)),
+                "type": event_type,
+                **fields,
+            }
+        )
 
 
 def _match(rng: random.Random, index: int, home: tuple[str, str], away: tuple[str, str]) -> list[dict[str, Any]]:
@@ -52,21 +76,8 @@ def _match(rng: random.Random, index: int, home: tuple[str, str], away: tuple[st
     fixture_id = f"EPL-2026-{home[0]}-{away[0]}"
     expected = {"home": round(rng.uniform(1.0, 2.1), 2), "away": round(rng.uniform(0.7, 1.7), 2)}
     kick_off = KICK_OFF + timedelta(minutes=15 * (index % 3))
-    events: list[dict[str, Any]] = []
-
-    def add(minutes_from_kick_off: float, event_type: str, **fields: Any) -> None:
-        sequence = len(events) + 1
-        events.append(
-            {
-                "event_id": f"{fixture_id}-{sequence:04d}",
-                "fixture_id": fixture_id,
-                "sport": "football",
-                "sequence": sequence,
-                "occurred_at": _stamp(kick_off + timedelta(minutes=minutes_from_kick_off)),
-                "type": event_type,
-                **fields,
-            }
-        )
+    feed = FixtureFeed(fixture_id, kick_off)
+    events, add = feed.events, feed.add
 
     add(
         -180,
@@ -74,7 +85,7 @@ def _match(rng: random.Random, index: int, home: tuple[str, str], away: tuple[st
         home_team=home[1],
         away_team=away[1],
         competition="Premier League",
-        kick_off_at=_stamp(kick_off),
+        kick_off_at=stamp(kick_off),
         home_goals_expected=expected["home"],
         away_goals_expected=expected["away"],
     )

@@ -33,6 +33,7 @@ from typing import Any
 from local_engine.engine import LocalEngine, Outcome
 from local_engine.faults import FaultPlan, FaultSpec
 from local_engine.redrive import redrive_local
+from local_engine.sample_feed import FixtureFeed, stamp
 from local_engine.session import quiet_libraries
 
 PHASE_EVENTS = frozenset({"fixture_created", "kick_off", "half_time", "second_half_kick_off", "full_time"})
@@ -69,28 +70,11 @@ class SoakFeed:
     malformed: int
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _fixture_events(rng: random.Random, index: int, in_play_events: int) -> list[dict[str, Any]]:
     fixture_id = f"SOAK-{index:04d}"
     kick_off = KICK_OFF + timedelta(minutes=5 * (index % 12))
-    events: list[dict[str, Any]] = []
-
-    def add(at_minute: float, event_type: str, **fields: Any) -> None:
-        sequence = len(events) + 1
-        events.append(
-            {
-                "event_id": f"{fixture_id}-{sequence:04d}",
-                "fixture_id": fixture_id,
-                "sport": "football",
-                "sequence": sequence,
-                "occurred_at": _stamp(kick_off + timedelta(minutes=at_minute)),
-                "type": event_type,
-                **fields,
-            }
-        )
+    feed = FixtureFeed(fixture_id, kick_off)
+    events, add = feed.events, feed.add
 
     add(
         -120,
@@ -98,7 +82,7 @@ def _fixture_events(rng: random.Random, index: int, in_play_events: int) -> list
         home_team=f"Home {index:04d}",
         away_team=f"Away {index:04d}",
         competition="Soak League",
-        kick_off_at=_stamp(kick_off),
+        kick_off_at=stamp(kick_off),
         home_goals_expected=round(rng.uniform(0.9, 2.2), 2),
         away_goals_expected=round(rng.uniform(0.6, 1.8), 2),
     )

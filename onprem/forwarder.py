@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
 import sys
 import threading
 import time
@@ -37,7 +36,7 @@ from botocore.credentials import Credentials
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from onprem.aws import credentials as aws_credentials
-from onprem.health import HealthServer, Heartbeat, Metrics
+from onprem.health import Heartbeat, Metrics, serve_probes
 from onprem.logs import log
 from onprem.ordering import KeyedLanes, OffsetTracker, Partition
 from onprem.settings import ForwarderSettings, SettingsError, forwarder_settings
@@ -424,15 +423,7 @@ def main(environ: dict[str, str] | None = None) -> int:
         pool_size=settings.max_in_flight,
     )
     forwarder = FeedForwarder(settings, ingest=ingest)
-    health = HealthServer(
-        host=settings.health.host,
-        port=settings.health.port,
-        metrics=forwarder.metrics,
-        heartbeat=forwarder.heartbeat,
-        ready=forwarder.not_ready_because,
-    ).start()
-    signal.signal(signal.SIGTERM, forwarder.request_stop)
-    signal.signal(signal.SIGINT, forwarder.request_stop)
+    health = serve_probes(forwarder, host=settings.health.host, port=settings.health.port)
     try:
         return forwarder.run()
     finally:

@@ -6,11 +6,12 @@ handful of series, and the image stays at its four pinned dependencies.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -136,3 +137,27 @@ class HealthServer:
                 """Probes every few seconds would drown the logs."""
 
         return Handler
+
+
+class ProbedProcess(Protocol):
+    """What a bridge exposes to its probes and to the signals that stop it."""
+
+    metrics: Metrics
+    heartbeat: Heartbeat
+
+    def not_ready_because(self) -> str | None: ...
+
+    def request_stop(self, *_: object) -> None: ...
+
+
+def serve_probes(process: ProbedProcess, *, host: str, port: int) -> HealthServer:
+    """Start ``process``'s health, readiness and metrics endpoints; SIGTERM and SIGINT ask it to stop gracefully."""
+    signal.signal(signal.SIGTERM, process.request_stop)
+    signal.signal(signal.SIGINT, process.request_stop)
+    return HealthServer(
+        host=host,
+        port=port,
+        metrics=process.metrics,
+        heartbeat=process.heartbeat,
+        ready=process.not_ready_because,
+    ).start()

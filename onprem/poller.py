@@ -17,7 +17,6 @@ Delivery rules
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import threading
 import time
@@ -26,7 +25,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from onprem.health import HealthServer, Heartbeat, Metrics
+from onprem.health import Heartbeat, Metrics, serve_probes
 from onprem.logs import log
 from onprem.settings import PollerSettings, SettingsError, poller_settings
 
@@ -247,15 +246,7 @@ def main(environ: dict[str, str] | None = None) -> int:
         print(f"outbound poller: configuration error: {error}", file=sys.stderr)
         return 2
     poller = OutboundPoller(settings, sqs=sqs_client(settings))
-    health = HealthServer(
-        host=settings.health.host,
-        port=settings.health.port,
-        metrics=poller.metrics,
-        heartbeat=poller.heartbeat,
-        ready=poller.not_ready_because,
-    ).start()
-    signal.signal(signal.SIGTERM, poller.request_stop)
-    signal.signal(signal.SIGINT, poller.request_stop)
+    health = serve_probes(poller, host=settings.health.host, port=settings.health.port)
     depths = threading.Thread(target=_refresh_depths_forever, args=(poller,), name="queue-depths", daemon=True)
     depths.start()
     try:
