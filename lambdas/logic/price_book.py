@@ -8,6 +8,7 @@ from typing import Any
 from lambdas.models.fixture_state import FixtureState
 from lambdas.models.price_message import FixtureStatus, PriceMessage, SourceEvent
 from lambdas.pricing import Market, PricingRequest, price_fixture
+from lambdas.pricing.model import DEFAULT_RHO
 
 
 def fixture_status(state: FixtureState) -> FixtureStatus:
@@ -25,6 +26,8 @@ def pricing_request(state: FixtureState, at: datetime) -> PricingRequest:
     return PricingRequest(
         home_goals=state.home_goals_expected,
         away_goals=state.away_goals_expected,
+        # Calibrated from odds by a trader's set_pre_match; otherwise the model's default.
+        rho=DEFAULT_RHO if state.dixon_coles_rho is None else state.dixon_coles_rho,
         phase=state.match_phase,
         minute=float(state.match_minute),
         home_score=state.home_score,

@@ -40,7 +40,13 @@ Minute = Annotated[
 ]
 Team = Literal["home", "away"]
 TeamName = Annotated[str, Field(min_length=1, max_length=80)]
-GoalExpectation = Annotated[float, Field(ge=0.05, le=6.0, description="Pre-match expected goals for the whole match")]
+# The pricing model's valid range (lambdas/pricing/model.py; a unit test keeps the two equal).
+MIN_GOAL_EXPECTATION = 0.05
+MAX_GOAL_EXPECTATION = 6.0
+GoalExpectation = Annotated[
+    float,
+    Field(ge=MIN_GOAL_EXPECTATION, le=MAX_GOAL_EXPECTATION, description="Pre-match expected goals for the whole match"),
+]
 
 
 class _FeedEventBase(BaseModel):

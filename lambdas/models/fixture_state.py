@@ -55,6 +55,8 @@ class FixtureState(BaseModel):
     away_team: str
     home_goals_expected: Annotated[float, Field(gt=0)]
     away_goals_expected: Annotated[float, Field(gt=0)]
+    # Set only when a trader calibrated the pre-match inputs from odds; the pricing model's default otherwise.
+    dixon_coles_rho: float | None = None
     match_phase: MatchPhase
     match_minute: Annotated[float, Field(ge=0)] = 0
     home_score: Annotated[int, Field(ge=0)] = 0

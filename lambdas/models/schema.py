@@ -86,10 +86,9 @@ def _envelope(
                         declared.append(other["properties"][name])
                 # Branches that constrain the field differently: the value must satisfy one of them.
                 properties[name] = declared[0] if len(declared) == 1 else {"anyOf": declared}
-    properties[discriminator] = {
-        "type": "string",
-        "enum": [value for branch in branches for value in branch["properties"][discriminator]["enum"]],
-    }
+    # set_pre_match has three forms, one branch each: its name is listed once.
+    names = [value for branch in branches for value in branch["properties"][discriminator]["enum"]]
+    properties[discriminator] = {"type": "string", "enum": list(dict.fromkeys(names))}
     return {"type": "object", "required": required, "properties": properties}
 
 

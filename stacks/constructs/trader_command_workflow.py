@@ -2,7 +2,8 @@
 
 Defined in statemachines/trader_command.asl.json. It writes the same fixture item as the feed workflow,
 under the item's ``revision`` guard, and reuses the feed's pricing Lambda, prices table and price topic, so a
-trader's change reaches every subscriber exactly as a feed event's does.
+trader's change reaches every subscriber exactly as a feed event's does. Its own Lambda turns each form of
+pre-match inputs (goal expectations, supremacy and total, odds) into what the fixture holds; it touches nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constants import STATE_MACHINES_DIR
 from stacks.constructs.express_workflow import express_workflow
+from stacks.constructs.lambda_function import engine_function
+from stacks.nag import acknowledge
 
 TRADER_COMMAND_DEFINITION = STATE_MACHINES_DIR / "trader_command.asl.json"
 
@@ -34,6 +37,20 @@ class TraderCommandWorkflow(Construct):
         price_topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, id_)
+        self.pre_match_function = engine_function(
+            self,
+            "CalibratePreMatch",
+            handler="lambdas.handlers.calibrate_pre_match.handler",
+            description="set_pre_match: goal expectations from supremacy and total, or calibrated from odds",
+            config=config,
+            memory_size=1024,  # the odds solve is numpy work, like pricing
+            timeout_seconds=4,  # under the workflow task's 5 s
+        )
+        acknowledge(
+            self.pre_match_function,
+            "Serverless-LambdaDLQ",
+            "Invoked synchronously by the workflow, which answers the trader with the error: nothing to redeliver",
+        )
         self.state_machine, self.log_group = express_workflow(
             self,
             "TraderCommand",
@@ -43,6 +60,7 @@ class TraderCommandWorkflow(Construct):
                 "PricesTableName": prices.table_name,
                 "TraderActionsTableName": trader_actions.table_name,
                 "PriceFixtureFunctionArn": pricing_function.function_arn,
+                "CalibratePreMatchFunctionArn": self.pre_match_function.function_arn,
                 "PriceTopicArn": price_topic.topic_arn,
             },
             config=config,
@@ -59,4 +77,10 @@ class TraderCommandWorkflow(Construct):
             if table.encryption_key is not None:
                 table.encryption_key.grant_encrypt_decrypt(self.state_machine)
         pricing_function.grant_invoke(self.state_machine)
+        # The unqualified function only: grant_invoke would add every version (arn:*), which nothing here calls.
+        iam.Grant.add_to_principal(
+            grantee=self.state_machine,
+            actions=["lambda:InvokeFunction"],
+            resource_arns=[self.pre_match_function.function_arn],
+        )
         price_topic.grant_publish(self.state_machine)

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lambdas.pricing.margins import remove_margin
 from local_engine.engine import LocalEngine
 from local_engine.gateway import LocalGateway
 from tests import hostile
@@ -27,6 +28,7 @@ from tests.e2e.conftest import match_events
 pytestmark = pytest.mark.slow
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 FIXTURE = "E2E-HOSTILE-TRADER"
+PRE_MATCH_FIXTURE = "E2E-HOSTILE-PRE-MATCH"
 SET_MARGIN = {"command": "set_margin", "market_type": "match_result", "margin": 0.06}
 OVERRIDE = {
     "command": "override_price",
@@ -43,6 +45,7 @@ def gateway(engine: LocalEngine) -> Iterator[LocalGateway]:
     with LocalGateway(engine) as running:
         for event in match_events(FIXTURE)[:3]:
             assert engine.run(event).kind == "applied"
+        assert engine.run(match_events(PRE_MATCH_FIXTURE)[0]).kind == "applied"
         yield running
 
 
@@ -147,6 +150,35 @@ def test_injection_text_in_a_field_is_refused_by_the_schema_or_stored_verbatim(
         assert all(c.isalnum() or c in "_.:+-" for c in selection)
     else:
         hostile.assert_clear_4xx(status, answer, field="selection")
+
+
+DECIMAL_PRICES = st.floats(min_value=1.001, max_value=1000.0, allow_nan=False)
+
+
+@FUZZ
+@given(
+    odds=st.fixed_dictionaries(dict.fromkeys(("home", "draw", "away", "over_2_5", "under_2_5"), DECIMAL_PRICES)),
+    margin_method=st.sampled_from(["power", "shin", "multiplicative"]),
+)
+def test_any_odds_the_schema_takes_are_calibrated_or_refused_naming_them(
+    gateway: LocalGateway, engine: LocalEngine, token: str, odds: dict[str, float], margin_method: str
+) -> None:
+    # Prices each in range can still describe no match (a 1.01 favourite at a 1.01 draw): the model decides
+    before = _state(engine, PRE_MATCH_FIXTURE)
+    body = {"command": "set_pre_match", "odds": odds, "margin_method": margin_method}
+
+    status, answer = _command(gateway, token, json.dumps(body).encode(), fixture_id=PRE_MATCH_FIXTURE)
+
+    item, actions = _state(engine, PRE_MATCH_FIXTURE)
+    if status == 200:  # calibrated: the book reprices the odds' own fair probabilities, and it was audited
+        (match_result,) = [m for m in answer["book"]["markets"] if m["type"] == "match_result"]
+        fair = [s["fair_probability"] for s in match_result["selections"]]
+        assert fair == pytest.approx(remove_margin([odds["home"], odds["draw"], odds["away"]], margin_method), abs=1e-6)
+        assert "dixon_coles_rho" in item and actions == before[1] + 1
+    else:  # refused before anything was read or written
+        hostile.assert_clear_4xx(status, answer, field="odds.")
+        assert status == 400, answer
+        assert (item, actions) == before
 
 
 @pytest.mark.parametrize("body", [b"", b"not json", b"[]", b"null", b'{"command": "suspend"} trailing'])

@@ -18,6 +18,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from lambdas.pricing.margins import remove_margin
 from local_engine.engine import LocalEngine
 from local_engine.gateway import LocalGateway
 from tests.e2e.conftest import MqttSubscriber, match_events
@@ -173,6 +174,100 @@ def test_a_price_override_is_offered(gateway: LocalGateway, engine: LocalEngine,
     assert status == 200, answer
     (match_result,) = _market(answer["book"], "match_result")
     assert {s["name"]: s["price"] for s in match_result["selections"]}["home"] == 2.5
+
+
+def _audit(engine: LocalEngine, fixture_id: str) -> list[dict[str, Any]]:
+    return engine.client("dynamodb").query(
+        TableName=engine.table_name("TraderActions"),
+        KeyConditionExpression="fixture_id = :f",
+        ExpressionAttributeValues={":f": {"S": fixture_id}},
+    )["Items"]
+
+
+def _fair(book: dict[str, Any], market_type: str, line: float | None = None) -> dict[str, float]:
+    (market,) = [m for m in _market(book, market_type) if m["line"] == line]
+    return {s["name"]: s["fair_probability"] for s in market["selections"]}
+
+
+def test_pre_match_inputs_are_taken_in_each_form(gateway: LocalGateway, engine: LocalEngine, token: str) -> None:
+    # Given a fixture before kick-off
+    fixture_id = "E2E-TRADER-PRE-MATCH"
+    _start_match(engine, fixture_id, through_sequence=1)
+
+    # When the trader gives supremacy and total, the fixture holds the goal expectations they mean
+    status, answer = _command(
+        gateway, token, fixture_id, {"command": "set_pre_match", "supremacy": 0.5, "total_goals_expected": 2.75}
+    )
+    assert status == 200, answer
+    item = _fixture_item(engine, fixture_id)
+    assert (float(item["home_goals_expected"]["N"]), float(item["away_goals_expected"]["N"])) == (1.625, 1.125)
+    assert "dixon_coles_rho" not in item
+    assert answer["book"]["source_event"]["type"] == "trader:set_pre_match"
+
+    # When the trader gives market odds, the book's fair probabilities are the odds' own, margin removed
+    odds = {"home": 2.10, "draw": 3.40, "away": 3.60, "over_2_5": 1.95, "under_2_5": 1.90}
+    status, answer = _command(gateway, token, fixture_id, {"command": "set_pre_match", "odds": odds})
+    assert status == 200, answer
+    fair_result = remove_margin([odds["home"], odds["draw"], odds["away"]], "power")
+    fair_over = remove_margin([odds["over_2_5"], odds["under_2_5"]], "power")
+    book_result = _fair(answer["book"], "match_result")
+    assert [book_result[name] for name in ("home", "draw", "away")] == pytest.approx(fair_result, abs=1e-6)
+    assert _fair(answer["book"], "total_goals", 2.5)["over"] == pytest.approx(fair_over[0], abs=1e-6)
+    # ... through goal expectations and a rho the fixture now holds, and the audit keeps the odds as given
+    assert float(_fixture_item(engine, fixture_id)["dixon_coles_rho"]["N"]) != pytest.approx(-0.10, abs=1e-3)
+    calibrated = [a for a in _audit(engine, fixture_id) if "odds" in json.loads(a["command"]["S"])]
+    assert [json.loads(a["command"]["S"])["odds"] for a in calibrated] == [odds]
+    assert "dixon_coles_rho" in json.loads(calibrated[0]["after_state"]["S"])
+
+    # When the feed then corrects the fixture, its goal expectations replace the trader's, rho with them
+    created = match_events(fixture_id)[0]
+    correction = dict(created, sequence=2, event_id=f"{fixture_id}-correction", home_goals_expected=1.3)
+    assert engine.run(correction).kind == "applied"
+    item = _fixture_item(engine, fixture_id)
+    assert (float(item["home_goals_expected"]["N"]), "dixon_coles_rho" in item) == (1.3, False)
+
+    # When the trader calibrates again, then gives goal expectations directly, the rho goes again
+    status, answer = _command(gateway, token, fixture_id, {"command": "set_pre_match", "odds": odds})
+    assert status == 200 and "dixon_coles_rho" in _fixture_item(engine, fixture_id), answer
+
+    status, answer = _command(
+        gateway, token, fixture_id, {"command": "set_pre_match", "home_goals_expected": 1.4, "away_goals_expected": 1.2}
+    )
+    assert status == 200, answer
+    assert "dixon_coles_rho" not in _fixture_item(engine, fixture_id)
+    assert len(_audit(engine, fixture_id)) == 4
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [
+        # a home win at 1.01 against an away win at 300 cannot happen with about two goals in the match
+        (
+            {"command": "set_pre_match",
+             "odds": {"home": 1.01, "draw": 200, "away": 300, "over_2_5": 3.0, "under_2_5": 1.4}},
+            "odds.home, odds.draw, odds.away",
+        ),
+        # 2.6 goals between them and the home side 3 goals ahead: the away side would expect -0.2
+        ({"command": "set_pre_match", "supremacy": 3.0, "total_goals_expected": 2.6}, "supremacy"),
+        ({"command": "set_pre_match", "supremacy": 0.4}, "total_goals_expected"),
+        ({"command": "set_pre_match", "odds": {"home": 2.1, "draw": 3.4, "away": 3.6, "over_2_5": 0.5,
+          "under_2_5": 1.9}}, "odds/over_2_5"),
+    ],
+)  # fmt: skip
+def test_pre_match_inputs_the_model_cannot_take_are_refused_naming_the_field(
+    gateway: LocalGateway, engine: LocalEngine, token: str, command: dict[str, Any], words: str
+) -> None:
+    fixture_id = "E2E-TRADER-PRE-MATCH-REFUSED"
+    if "revision" not in _fixture_item_or_empty(engine, fixture_id):
+        _start_match(engine, fixture_id, through_sequence=1)
+    before = _fixture_item_or_empty(engine, fixture_id)
+
+    status, body = _command(gateway, token, fixture_id, command)
+
+    assert status == 400, body
+    assert words in body["message"], body
+    assert _fixture_item_or_empty(engine, fixture_id) == before  # nothing applied...
+    assert _audit(engine, fixture_id) == []  # ... nor audited
 
 
 @pytest.mark.parametrize(

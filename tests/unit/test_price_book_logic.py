@@ -8,6 +8,7 @@ import pytest
 
 from lambdas.logic.price_book import fixture_status, pricing_request
 from lambdas.models.fixture_state import FixtureState, margin_attribute, override_attribute
+from lambdas.pricing.model import DEFAULT_RHO
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 
@@ -55,6 +56,11 @@ def test_request_carries_the_match_situation() -> None:
     assert (request.home_goals, request.away_goals) == (1.5, 1.2)
     assert (request.home_score, request.away_score, request.home_red_cards, request.away_red_cards) == (2, 1, 0, 1)
     assert (request.phase, request.minute, request.suspended) == ("in_play", 60.0, True)
+
+
+def test_a_rho_calibrated_from_odds_replaces_the_models_default() -> None:
+    assert pricing_request(_state(dixon_coles_rho=0.05), NOW).rho == 0.05
+    assert pricing_request(_state(), NOW).rho == DEFAULT_RHO != 0.05
 
 
 def test_trader_settings_stored_as_attributes_reach_the_pricing_request() -> None:

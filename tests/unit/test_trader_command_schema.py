@@ -24,6 +24,11 @@ VALID = [
     {"command": "resume", "market_type": None},
     {"command": "set_margin", "market_type": "match_result", "margin": 0.06},
     {"command": "set_pre_match", "home_goals_expected": 1.6, "away_goals_expected": 1.1},
+    {"command": "set_pre_match", "supremacy": -0.3, "total_goals_expected": 2.4},
+    {"command": "set_pre_match", "odds": {"home": 2.1, "draw": 3.4, "away": 3.6, "over_2_5": 1.95,
+     "under_2_5": 1.9}},
+    {"command": "set_pre_match", "odds": {"home": 2.1, "draw": 3.4, "away": 3.6, "over_2_5": 1.95,
+     "under_2_5": 1.9}, "margin_method": "shin"},
     {"command": "override_price", "market_type": "total_goals", "line": 2.5, "selection": "over", "price": 1.9,
      "for_seconds": 300},
 ]  # fmt: skip
@@ -52,6 +57,10 @@ def test_valid_commands_pass_the_model_and_the_schema(command: dict, api_gateway
         ({"command": "set_margin", "market_type": "match_result", "margin": "5%"}, "margin"),
         ({"command": "suspend", "market_type": "darts"}, "market_type"),
         ({"command": "set_pre_match", "home_goals_expected": 0, "away_goals_expected": 1.0}, "home_goals_expected"),
+        ({"command": "set_pre_match", "supremacy": 6.5, "total_goals_expected": 3.0}, "supremacy"),
+        ({"command": "set_pre_match", "supremacy": 0.5, "total_goals_expected": 12.5}, "total_goals_expected"),
+        ({"command": "set_pre_match", "odds": {"home": 2.1, "draw": 3.4, "away": 3.6, "over_2_5": 1.95,
+          "under_2_5": 1.9}, "margin_method": "guess"}, "margin_method"),
         ({"command": "override_price", "market_type": "match_result", "selection": "home", "price": 1.0,
           "for_seconds": 60}, "price"),
         ({"command": "override_price", "market_type": "match_result", "selection": "home", "price": 2.0,
@@ -70,6 +79,43 @@ def test_bad_commands_are_refused_by_both_naming_the_field(
 
     assert field in str(model_error.value)
     assert problems and any(problem.startswith(f"{field}:") for problem in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("command", "field", "problem"),
+    [
+        ({"command": "set_pre_match", "odds": {"home": 1.0, "draw": 3.4, "away": 3.6, "over_2_5": 1.95,
+          "under_2_5": 1.9}}, "odds.home", "odds/home:"),
+        ({"command": "set_pre_match", "odds": {"home": 2.1, "draw": 3.4, "away": 3.6, "over_2_5": 1.95}},
+         "odds.under_2_5", "odds: 'under_2_5' is a required property"),
+        ({"command": "set_pre_match", "supremacy": 0.4}, "total_goals_expected",
+         "object: 'total_goals_expected' is a required property"),
+        # two forms at once: named as the extra field of the form the body is closest to
+        ({"command": "set_pre_match", "supremacy": 0.4, "total_goals_expected": 2.6, "home_goals_expected": 1.0},
+         "home_goals_expected", "object: Additional properties are not allowed ('home_goals_expected' was unexpected)"),
+    ],
+)  # fmt: skip
+def test_each_pre_match_form_is_checked_on_its_own_fields(
+    command: dict[str, Any], field: str, problem: str, api_gateway_validator: Draft4Validator
+) -> None:
+    with pytest.raises(ValidationError) as model_error:
+        TRADER_COMMAND.validate_python(command)
+    problems = list(validation_errors(api_gateway_validator, command))
+
+    assert field.rsplit(".", 1)[-1] in str(model_error.value)
+    assert any(found.startswith(problem) for found in problems), problems
+    # the model's own form is the one the schema's message names: nothing from the other two forms
+    assert not any("odds" in found for found in problems if "odds" not in json.dumps(command)), problems
+
+
+def test_the_schema_bounds_are_the_pricing_models() -> None:
+    from lambdas.models import feed_events
+    from lambdas.pricing import model
+
+    assert (feed_events.MIN_GOAL_EXPECTATION, feed_events.MAX_GOAL_EXPECTATION) == (
+        model.MIN_GOAL_EXPECTATION,
+        model.MAX_GOAL_EXPECTATION,
+    )
 
 
 def test_a_field_missing_for_its_command_is_still_refused(api_gateway_validator: Draft4Validator) -> None:

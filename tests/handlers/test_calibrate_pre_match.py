@@ -1,0 +1,102 @@
+"""The pre-match Lambda of the trader-command workflow, called with the payload its CalibratePreMatch task sends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lambdas.handlers.calibrate_pre_match import InvalidPreMatchInputs, handler
+from lambdas.pricing import PricingRequest, price_fixture
+from lambdas.pricing.margins import remove_margin
+from lambdas.pricing.model import DEFAULT_RHO
+from tests.conftest import FakeLambdaContext
+
+TRADER_COMMAND_ASL = Path(__file__).resolve().parents[2] / "statemachines" / "trader_command.asl.json"
+ODDS = {"home": 2.10, "draw": 3.40, "away": 3.60, "over_2_5": 1.95, "under_2_5": 1.90}
+
+
+def _calibrate(command: dict, context: FakeLambdaContext) -> dict:
+    return handler({"command": {"command": "set_pre_match", **command}}, context)
+
+
+def _fair(request: PricingRequest, market_type: str, line: float | None = None) -> dict[str, float]:
+    (market,) = [m for m in price_fixture(request) if m.type == market_type and m.line == line]
+    return {selection.name: selection.fair_probability for selection in market.selections}
+
+
+def test_goal_expectations_are_taken_as_given(powertools_env: None, lambda_context: FakeLambdaContext) -> None:
+    inputs = _calibrate({"home_goals_expected": 1.7, "away_goals_expected": 0.9}, lambda_context)
+
+    assert inputs == {"home_goals_expected": 1.7, "away_goals_expected": 0.9, "dixon_coles_rho": None}
+
+
+@pytest.mark.parametrize(
+    ("supremacy", "total", "home", "away"), [(0.5, 2.75, 1.625, 1.125), (-1.0, 3.0, 1.0, 2.0), (0.0, 0.1, 0.05, 0.05)]
+)
+def test_supremacy_and_total_become_each_sides_expectation(
+    supremacy: float, total: float, home: float, away: float, powertools_env: None, lambda_context: FakeLambdaContext
+) -> None:
+    inputs = _calibrate({"supremacy": supremacy, "total_goals_expected": total}, lambda_context)
+
+    assert inputs == {"home_goals_expected": home, "away_goals_expected": away, "dixon_coles_rho": None}
+
+
+@pytest.mark.parametrize("margin_method", ["power", "shin", "multiplicative"])
+def test_odds_calibrate_a_model_that_reprices_them_fair(
+    margin_method: str, powertools_env: None, lambda_context: FakeLambdaContext
+) -> None:
+    # When the trader gives market odds
+    inputs = _calibrate({"odds": ODDS, "margin_method": margin_method}, lambda_context)
+
+    # Then the model priced with what the fixture will hold gives back the odds' fair probabilities, all five
+    home, away, rho = inputs["home_goals_expected"], inputs["away_goals_expected"], inputs["dixon_coles_rho"]
+    request = PricingRequest(home, away, rho=rho)
+    result = _fair(request, "match_result")
+    assert [result["home"], result["draw"], result["away"]] == pytest.approx(
+        remove_margin([ODDS["home"], ODDS["draw"], ODDS["away"]], margin_method), abs=1e-9
+    )
+    over_under = _fair(request, "total_goals", 2.5)
+    assert [over_under["over"], over_under["under"]] == pytest.approx(
+        remove_margin([ODDS["over_2_5"], ODDS["under_2_5"]], margin_method), abs=1e-9
+    )
+    # ... which the model's default rho would not: the draw is what rho is solved for
+    default = _fair(PricingRequest(home, away), "match_result")
+    assert rho != DEFAULT_RHO
+    assert abs(default["draw"] - result["draw"]) > 1e-4
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        ({"supremacy": 3.0, "total_goals_expected": 2.6}, "supremacy:"),
+        ({"supremacy": 0.4}, "total_goals_expected:"),
+        ({"supremacy": 0.4, "total_goals_expected": 2.6, "home_goals_expected": 1.0}, "home_goals_expected:"),
+        ({"odds": {**ODDS, "home": 1.01, "draw": 200, "away": 300, "over_2_5": 3.0, "under_2_5": 1.4}},
+         "odds.home, odds.draw, odds.away:"),
+        ({"odds": {**ODDS, "draw": 40.0}}, "odds.draw:"),
+        ({"odds": {**ODDS, "under_2_5": 1.0}}, "odds.under_2_5:"),
+        ({"odds": ODDS, "margin_method": "guess"}, "margin_method:"),
+    ],
+)  # fmt: skip
+def test_inputs_the_model_cannot_take_are_refused_naming_the_field(
+    command: dict, field: str, powertools_env: None, lambda_context: FakeLambdaContext
+) -> None:
+    with pytest.raises(InvalidPreMatchInputs) as refused:
+        _calibrate(command, lambda_context)
+
+    assert str(refused.value).startswith(field), refused.value
+
+
+def test_another_command_is_refused(powertools_env: None, lambda_context: FakeLambdaContext) -> None:
+    with pytest.raises(InvalidPreMatchInputs, match="^command: must be set_pre_match"):
+        handler({"command": {"command": "suspend"}}, lambda_context)
+
+
+def test_the_workflow_catches_the_refusal_by_this_error_name() -> None:
+    # Lambda reports an unhandled exception's class name as the error type the workflow's Catch matches
+    calibrate = json.loads(TRADER_COMMAND_ASL.read_text())["States"]["CalibratePreMatch"]
+    (refusal,) = [c for c in calibrate["Catch"] if c["Next"] == "ExplainInvalidPreMatch"]
+
+    assert refusal["ErrorEquals"] == [InvalidPreMatchInputs.__name__]
