@@ -3,9 +3,10 @@
 Routes (with path parameters), authorization types, request validation (the API's JSON-schema models), gateway
 responses and integrations are read from the cloud assembly's ``AWS::ApiGateway::*`` resources, and mapping
 templates are rendered with :mod:`local_engine.mapping_templates` (``$context.responseOverride.status`` included).
-Served integrations: AWS ``states:StartExecution`` (the ingest API), AWS ``states:StartSyncExecution`` (trader
-commands; moto lacks it, so the engine runs the execution to its end and answers in its response shape) and
-``AWS_PROXY`` Lambda (queries), which runs the real handler. Anything else answers 501, naming the integration.
+Served integrations: AWS ``states:StartSyncExecution`` (feed events and trader commands; moto lacks it, so the
+engine runs the execution to its end and answers in its response shape), AWS ``states:StartExecution``, and
+``AWS_PROXY`` Lambda (queries, realtime session), which runs the real handler. Anything else answers 501, naming
+the integration.
 Every API is served on the one port under its stage's path (``/v1/...``); no two APIs share a route.
 
 Two authorizers are stand-ins, because their real counterparts need secrets a local engine cannot have:

@@ -51,10 +51,7 @@ NOT_NEEDED_LOCALLY: dict[str, str] = {
     "AWS::ApiGateway::Deployment": "see AWS::ApiGateway::RestApi",
     "AWS::ApiGateway::Stage": "see AWS::ApiGateway::RestApi",
     "AWS::ApiGateway::Authorizer": "the local gateway stands in for the Cognito authorizer (local sign-in tokens)",
-    "AWS::Cognito::UserPool": "browsers sign in only against AWS; the local broker accepts anonymous subscribers",
-    "AWS::Cognito::UserPoolClient": "see AWS::Cognito::UserPool",
-    "AWS::Cognito::IdentityPool": "see AWS::Cognito::UserPool",
-    "AWS::Cognito::IdentityPoolRoleAttachment": "see AWS::Cognito::UserPool",
+    "AWS::Cognito::IdentityPoolRoleAttachment": "moto does not enforce IAM; the infrastructure tests check the roles",
     # The trader console's hosting: locally, local_engine/console_server.py serves the same page and bundle.
     "AWS::S3::Bucket": "the console's site and log buckets; locally the console server serves the page",
     "AWS::S3::BucketPolicy": "the console's hosting: see AWS::S3::Bucket",
@@ -391,6 +388,33 @@ def _iot_policy(ctx: _Context, stack: str, logical_id: str, props: dict[str, Any
     return ProvisionedResource(stack, logical_id, "AWS::IoT::Policy", name, {"Arn": policy["policyArn"]}, name)
 
 
+def _cognito_user_pool(ctx: _Context, stack: str, logical_id: str, props: dict[str, Any]) -> ProvisionedResource:
+    # Only the pool's identity: the local gateway's sign-in stands in for its sign-in (passwords, MFA).
+    name = props.get("UserPoolName") or physical_name(stack, logical_id, 128)
+    pool = ctx.clients("cognito-idp").create_user_pool(PoolName=name)["UserPool"]
+    provider = f"cognito-idp.{ctx.region}.amazonaws.com/{pool['Id']}"
+    attributes = {"Arn": pool["Arn"], "ProviderName": provider, "ProviderURL": f"https://{provider}"}
+    return ProvisionedResource(stack, logical_id, "AWS::Cognito::UserPool", pool["Id"], attributes, name)
+
+
+def _cognito_user_pool_client(ctx: _Context, stack: str, logical_id: str, props: dict[str, Any]) -> ProvisionedResource:
+    name = props.get("ClientName") or physical_name(stack, logical_id, 128)
+    client = ctx.clients("cognito-idp").create_user_pool_client(UserPoolId=props["UserPoolId"], ClientName=name)
+    client_id = client["UserPoolClient"]["ClientId"]
+    return ProvisionedResource(stack, logical_id, "AWS::Cognito::UserPoolClient", client_id, {}, name)
+
+
+def _cognito_identity_pool(ctx: _Context, stack: str, logical_id: str, props: dict[str, Any]) -> ProvisionedResource:
+    name = props.get("IdentityPoolName") or physical_name(stack, logical_id, 128).replace("-", "_")
+    pool = ctx.clients("cognito-identity").create_identity_pool(
+        IdentityPoolName=name,
+        AllowUnauthenticatedIdentities=props.get("AllowUnauthenticatedIdentities", False),
+        CognitoIdentityProviders=props.get("CognitoIdentityProviders", []),
+    )
+    pool_id = pool["IdentityPoolId"]
+    return ProvisionedResource(stack, logical_id, "AWS::Cognito::IdentityPool", pool_id, {"Name": name}, name)
+
+
 _CREATORS: dict[str, Callable[[_Context, str, str, dict[str, Any]], ProvisionedResource]] = {
     "AWS::KMS::Key": _kms_key,
     "AWS::DynamoDB::Table": _dynamodb_table,
@@ -405,4 +429,7 @@ _CREATORS: dict[str, Callable[[_Context, str, str, dict[str, Any]], ProvisionedR
     "AWS::Lambda::EventInvokeConfig": _lambda_event_invoke_config,
     "AWS::StepFunctions::StateMachine": _state_machine,
     "AWS::IoT::Policy": _iot_policy,
+    "AWS::Cognito::UserPool": _cognito_user_pool,
+    "AWS::Cognito::UserPoolClient": _cognito_user_pool_client,
+    "AWS::Cognito::IdentityPool": _cognito_identity_pool,
 }

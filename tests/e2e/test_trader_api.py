@@ -307,6 +307,24 @@ def _fixture_item_or_empty(engine: LocalEngine, fixture_id: str) -> dict[str, An
     return dict(found.get("Item", {}))
 
 
+def test_a_realtime_session_attaches_the_price_feed_policy_to_the_callers_identity(
+    gateway: LocalGateway, engine: LocalEngine, token: str
+) -> None:
+    # Given the identity pool and IoT policy as provisioned from the synthesized app (moto: GetId takes any token)
+    policies = engine.client("iot").list_policies()["policies"]
+    (price_feed,) = [p["policyName"] for p in policies if "PriceFeed" in p["policyName"]]
+
+    # When a signed-in trader starts a realtime session, and when somebody who is not signed in tries
+    status, answer = _call(gateway, "POST", "/realtime/session", {}, token=token)
+    refused, _ = _call(gateway, "POST", "/realtime/session", {}, token="not-a-token")
+
+    # Then the trader's own identity holds the read-only price-feed policy, and the stranger got nothing
+    assert status == 200, answer
+    attached = engine.client("iot").list_attached_policies(target=answer["identityId"])["policies"]
+    assert [p["policyName"] for p in attached] == [price_feed]
+    assert refused == 401
+
+
 def test_service_clients_sign_with_sigv4(gateway: LocalGateway, engine: LocalEngine) -> None:
     fixture_id = "E2E-TRADER-SERVICE"
     _start_match(engine, fixture_id, through_sequence=2)
