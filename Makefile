@@ -109,7 +109,7 @@ cost: build ## Cost of a million feed events, engine vs the Lambda->SNS chain: m
 console: synth ## The trader console on http://127.0.0.1:8080 against the local engine, matches playing
 	$(PY) -m local_engine.console $(ARGS)
 
-screenshot: build ## Write docs/images/trader-console.png from a live board in headless Chromium
+screenshot: synth ## Write docs/images/trader-console.png: the console on the local engine, in headless Chromium
 	$(PY) -m tests.browser.console_demo screenshot docs/images/trader-console.png
 
 redrive: setup ## Redrive quarantined events: make redrive ARGS="--stack TradingEngine-dev-Feed" (or --local FEED.jsonl)

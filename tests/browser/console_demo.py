@@ -1,11 +1,15 @@
-"""The trader console on loopback with live-moving prices: `make console` (serve) and `make screenshot`.
+"""The trader console for the README's screenshot (`make screenshot`), and the stand-in board the console
+benchmark drives (bench/bench_console.py).
 
-Runs a real Mosquitto (with its WebSocket bridge), the contract STAND-IN for the trader and query APIs
-(``standin_api.py``: to be replaced by the local gateway over the local engine) and the console server.
-A ticker moves the match clock of a random fixture every ``--tick`` seconds, priced by the real pricing
-code and published over MQTT, so the board updates in place as it would in play.
+``screenshot`` runs the whole local system: the local engine (the real feed and trader-command workflows and
+handlers in moto, Mosquitto with its WebSocket bridge), the local gateway and the console server, as
+`make console` does. Eight sample matches are played part-way through the feed workflow, a trader signs in and
+suspends a market through the trader API, and the next feed events reprice the board while it is captured.
 
-    python -m tests.browser.console_demo serve --fixtures 12 --port 8080
+``running_console`` serves the page against the contract STAND-IN for the trader and query APIs
+(``standin_api.py``), whose books are priced by the real pricing code and published straight to Mosquitto: the
+benchmark measures the page, not the workflows.
+
     python -m tests.browser.console_demo screenshot docs/images/trader-console.png
 """
 
@@ -13,18 +17,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import random
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from local_engine.console_server import PROJECT_ROOT, ConsoleServer, build_site, local_config
 from local_engine.mqtt import MosquittoBroker
 from tests.browser.standin_api import StandInTradingApi, sample_fixtures
 
 SCREENSHOT_VIEWPORT = {"width": 1680, "height": 1050}
+SCREENSHOT_FIXTURES = 8
+# How far into the sample feed the board is captured: every match kicked off, some goals in.
+SCREENSHOT_FEED_SHARE = 0.3
 
 
 @contextlib.contextmanager
@@ -45,79 +48,63 @@ def running_console(*, fixtures: int, port: int = 0) -> Iterator[tuple[ConsoleSe
         broker.stop()
 
 
-def tick(api: StandInTradingApi, rng: random.Random) -> None:
-    """One feed event on a random fixture: the clock moves on a minute, now and then a goal."""
-    fixture_id = rng.choice(sorted(api.fixtures))
-    state = api.fixtures[fixture_id].state
-    changes: dict[str, Any] = {"match_minute": min(state.match_minute + 1, 90), "suspension_reason": None}
-    if rng.random() < 0.08:
-        side = rng.choice(["home", "away"])
-        changes[f"{side}_score"] = getattr(state, f"{side}_score") + 1
-        changes["suspension_reason"] = "goal"
-    api.publish_book(api.feed(fixture_id, **changes))
+def screenshot(path: Path, assembly: Path) -> None:
+    """A board of eight matches in play, one market suspended by a trader, prices just repriced by the feed."""
+    from playwright.sync_api import expect, sync_playwright
 
-
-def serve(fixtures: int, port: int, tick_seconds: float) -> None:
-    rng = random.Random(7)
-    with running_console(fixtures=fixtures, port=port) as (server, api):
-        print(f"trader console: {server.url}  (sign in with any user name; stand-in APIs on {api.url})", flush=True)
-        stop = threading.Event()
-        try:
-            while not stop.wait(tick_seconds):
-                tick(api, rng)
-        except KeyboardInterrupt:
-            pass
-
-
-def screenshot(path: Path) -> None:
-    """A board of eight live fixtures just after a burst of feed events and trader commands."""
-    from playwright.sync_api import sync_playwright
-
+    from local_engine.engine import LocalEngine
+    from local_engine.gateway import LocalGateway
+    from local_engine.sample_feed import FeedFaults, sample_feed
+    from local_engine.session import quiet_libraries
     from tests.browser.conftest import launch_chromium
 
-    with running_console(fixtures=8) as (server, api), sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_page(viewport=SCREENSHOT_VIEWPORT, device_scale_factor=1)
-        page.goto(server.url)
-        page.get_by_label("User name").fill("alice")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_selector("body[data-ready='true']")
-        page.wait_for_selector("#connection[data-state='live']")
-        ids = sorted(api.fixtures)
-        # A goal (the fixture suspends until play resumes), a trader's market suspension, clock ticks.
-        goal = api.fixtures[ids[1]].state
-        api.publish_book(api.feed(ids[1], home_score=goal.home_score + 1, suspension_reason="goal"))
-        card = page.locator(f"[data-fixture-id='{ids[2]}'] .market-group[data-market-type='total_goals']")
-        card.get_by_role("button", name="Suspend Total goals").click()
-        page.evaluate("document.activeElement && document.activeElement.blur()")
-        page.mouse.move(0, 0)
-        for fixture_id in (ids[0], ids[3], ids[4], ids[6]):
-            state = api.fixtures[fixture_id].state
-            api.publish_book(api.feed(fixture_id, match_minute=state.match_minute + 1))
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and page.locator(".price-up, .price-down").count() < 20:
-            time.sleep(0.05)
-        # at once: a price change stays highlighted for two seconds
-        path.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(path))
-        browser.close()
+    quiet_libraries()
+    feed = sample_feed(fixtures=SCREENSHOT_FIXTURES, faults=FeedFaults(duplicates=0, reordered=0, malformed=0))
+    played = int(len(feed) * SCREENSHOT_FEED_SHARE)
+    with LocalEngine(assembly, concurrency=4) as engine, LocalGateway(engine) as gateway:
+        assert engine.broker is not None
+        for event in feed[:played]:
+            engine.run(event)
+        config = local_config(
+            trader_api_url="/v1", query_api_url="/v1", websocket_url=f"ws://127.0.0.1:{engine.broker.websocket_port}"
+        )
+        site = build_site(PROJECT_ROOT / ".build" / "console")
+        with (
+            ConsoleServer(site, config, api_upstream=gateway.url) as server,
+            sync_playwright() as playwright,
+        ):
+            browser = launch_chromium(playwright)
+            page = browser.new_page(viewport=SCREENSHOT_VIEWPORT, device_scale_factor=1)
+            page.goto(server.url)
+            page.get_by_label("User name").fill("alice")
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_selector("body[data-ready='true']")
+            page.wait_for_selector("#connection[data-state='live']")
+            # A trader suspends one fixture's total-goals markets through the trader API (the real workflow).
+            card = page.locator("[data-fixture-id][data-status='open']").nth(1)
+            total_goals = card.locator(".market-group[data-market-type='total_goals']")
+            total_goals.get_by_role("button", name="Suspend Total goals").click()
+            expect(total_goals).to_have_attribute("data-status", "suspended")
+            page.evaluate("document.activeElement && document.activeElement.blur()")
+            page.mouse.move(0, 0)
+            # The next feed events reprice their fixtures; a changed price stays highlighted for two seconds.
+            for event in feed[played : played + SCREENSHOT_FIXTURES * 2]:
+                engine.run(event)
+            page.wait_for_function("document.querySelectorAll('.price-up, .price-down').length >= 20", timeout=5000)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(path))
+            browser.close()
     print(f"screenshot written to {path}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    serve_command = commands.add_parser("serve", help="serve the console with moving prices until Ctrl-C")
-    serve_command.add_argument("--fixtures", type=int, default=12)
-    serve_command.add_argument("--port", type=int, default=8080)
-    serve_command.add_argument("--tick", type=float, default=1.0, help="seconds between feed events")
-    shot = commands.add_parser("screenshot", help="write a PNG of a live board")
+    shot = commands.add_parser("screenshot", help="write a PNG of a live board on the local engine")
     shot.add_argument("path", type=Path)
+    shot.add_argument("--assembly", type=Path, default=PROJECT_ROOT / "cdk.out")
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        serve(args.fixtures, args.port, args.tick)
-    else:
-        screenshot(args.path)
+    screenshot(args.path, args.assembly)
 
 
 if __name__ == "__main__":
