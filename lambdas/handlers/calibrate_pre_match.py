@@ -7,7 +7,9 @@ and writes nothing; the workflow writes its answer under the fixture's revision 
 
 Odds are calibrated as ``make price --odds`` does: the margin is removed, then goal expectations and rho are
 solved so that the model reproduces the fair home/draw/away and over/under 2.5 probabilities exactly
-(docs/pricing.md). Inputs the model cannot reproduce are refused naming the field, and the workflow answers 400.
+(docs/pricing.md). Inputs the model cannot take are answered ``{"refused": "<field>: <reason>"}``, which the
+workflow turns into a 400. A refusal is an answer, not a failure of this function: raising would count as a Lambda
+error, trip the function's error alarm and page operations for a trader's typo.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from lambdas.models.trader_commands import PreMatchCommand, SetPreMatch, SetPreMatchFromOdds
 from lambdas.observability import logger, tracer
-from lambdas.pricing.model import PricingInputError, goal_expectations_from_supremacy
+from lambdas.pricing import PricingRequest, price_fixture
+from lambdas.pricing.model import DEFAULT_RHO, PricingInputError, goal_expectations_from_supremacy
 from lambdas.pricing.odds import dixon_coles_from_odds
 
 _PRE_MATCH_COMMAND: TypeAdapter[PreMatchCommand] = TypeAdapter(PreMatchCommand)
@@ -32,11 +35,11 @@ _API_FIELD = {
     "odds (over25, under25)": "odds.over_2_5, odds.under_2_5",
     "odds (draw)": "odds.draw",
     "margin_method": "margin_method",
+    # from pricing the result once (_check_priceable)
+    "home_goals": "home_goals_expected",
+    "away_goals": "away_goals_expected",
+    "rho": "odds.draw",
 }
-
-
-class InvalidPreMatchInputs(Exception):  # noqa: N818 - the name is the error the workflow catches, as Lambda reports it
-    """Raised for inputs the model cannot take; Lambda reports the class name as the error type."""
 
 
 def pre_match_inputs(command: PreMatchCommand) -> dict[str, float | None]:
@@ -65,17 +68,27 @@ def _first_problem(error: ValidationError) -> str:
     return f"{location}: {problem['msg']}"
 
 
+def _check_priceable(inputs: dict[str, float | None]) -> None:
+    """Every later book of the fixture is priced from what is stored: it must price now."""
+    rho = inputs["dixon_coles_rho"]
+    home, away = inputs["home_goals_expected"], inputs["away_goals_expected"]
+    assert home is not None and away is not None  # pre_match_inputs always sets both
+    price_fixture(PricingRequest(home, away, rho=DEFAULT_RHO if rho is None else rho))
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(payload: dict[str, Any], context: LambdaContext) -> dict[str, float | None]:
-    """``{"command": <set_pre_match body>}`` in; the goal expectations and rho to store out."""
+def handler(payload: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """``{"command": <set_pre_match body>}`` in; the goal expectations and rho to store, or the refusal, out."""
     try:
-        command = _PRE_MATCH_COMMAND.validate_python(payload.get("command"))
+        inputs = pre_match_inputs(_PRE_MATCH_COMMAND.validate_python(payload.get("command")))
+        _check_priceable(inputs)
     except ValidationError as error:
-        raise InvalidPreMatchInputs(_first_problem(error)) from None
-    try:
-        inputs = pre_match_inputs(command)
+        refusal = _first_problem(error)
     except PricingInputError as error:
-        raise InvalidPreMatchInputs(f"{_API_FIELD.get(error.field, error.field)}: {error.reason}") from None
-    logger.info("pre-match inputs", extra={"form": type(command).__name__, **inputs})
-    return inputs
+        refusal = f"{_API_FIELD.get(error.field, error.field)}: {error.reason}"
+    else:
+        logger.info("pre-match inputs", extra=inputs)
+        return inputs
+    logger.info("pre-match inputs refused", extra={"refusal": refusal})
+    return {"refused": refusal}

@@ -80,6 +80,11 @@ def check_goal_expectation(field: str, value: object) -> float:
     return number
 
 
+def clamp_goal_expectation(value: float) -> float:
+    """``value`` held inside the valid range: for results a rounding error past a bound, never for inputs."""
+    return min(max(value, MIN_GOAL_EXPECTATION), MAX_GOAL_EXPECTATION)
+
+
 def rho_bounds(home_goals: float, away_goals: float) -> tuple[float, float]:
     """Range of rho for which every Dixon–Coles factor tau is non-negative.
 
@@ -338,10 +343,12 @@ def goal_expectations_from_supremacy(supremacy: float, total: float) -> tuple[fl
     if not MIN_TOTAL_GOALS <= tot <= MAX_TOTAL_GOALS:
         raise PricingInputError("total", f"must be between {MIN_TOTAL_GOALS} and {MAX_TOTAL_GOALS} goals, got {tot}")
     home, away = (tot + sup) / 2.0, (tot - sup) / 2.0
-    if min(home, away) < MIN_GOAL_EXPECTATION or max(home, away) > MAX_GOAL_EXPECTATION:
+    # Inputs at the bounds (supremacy 5.95 with total 6.05) land a rounding error past them: within that, clamp.
+    tolerance = 1e-9
+    if min(home, away) < MIN_GOAL_EXPECTATION - tolerance or max(home, away) > MAX_GOAL_EXPECTATION + tolerance:
         raise PricingInputError(
             "supremacy",
-            f"{sup} with total {tot} gives expectations {home:.4g}/{away:.4g}, outside "
+            f"{sup} with total {tot} gives expectations {home!r}/{away!r}, outside "
             f"[{MIN_GOAL_EXPECTATION}, {MAX_GOAL_EXPECTATION}]",
         )
-    return home, away
+    return clamp_goal_expectation(home), clamp_goal_expectation(away)

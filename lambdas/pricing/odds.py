@@ -28,6 +28,7 @@ from lambdas.pricing.model import (
     MIN_TOTAL_GOALS,
     PricingInputError,
     check_rho,
+    clamp_goal_expectation,
     dixon_coles_matrices,
 )
 
@@ -96,7 +97,9 @@ def _solve_expectations(result: np.ndarray, over: float) -> tuple[float, float]:
             f"and each side in [{MIN_GOAL_EXPECTATION}, {MAX_GOAL_EXPECTATION}]",
         )
     home = _bisect(gap, low, high)
-    return home, total - home
+    # total - home can round a last bit past a bound (found by review: away 0.04999999999999982 at the 0.05
+    # bound, which the pricing model then refuses); the bounds are the valid range, so clamp to them.
+    return home, clamp_goal_expectation(total - home)
 
 
 def goal_expectations_from_odds(
