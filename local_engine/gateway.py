@@ -181,16 +181,9 @@ def _type_branch_errors(one_of: Any) -> Iterator[str]:
     by_branch: dict[Any, list[Any]] = {}
     for error in one_of.context or []:
         by_branch.setdefault(error.relative_schema_path[0], []).append(error)
-    # the branches of this body's own type (feed events) or command (trader commands)...
-    own = [
-        branch_errors
-        for branch_errors in by_branch.values()
-        if not any(list(error.path) in (["type"], ["command"]) for error in branch_errors)
-    ]
-    # ...and of those, the form the body came closest to (set_pre_match has three forms).
-    fewest = min((len(branch_errors) for branch_errors in own), default=0)
-    for branch_errors in own:
-        if len(branch_errors) == fewest:
+    for branch_errors in by_branch.values():
+        # the branch of this body's own type (feed events) or command (trader commands)
+        if not any(list(error.path) in (["type"], ["command"]) for error in branch_errors):
             for error in branch_errors:
                 yield f"{'/'.join(str(part) for part in error.path) or 'object'}: {_shortened(error.message)}"
 

@@ -51,14 +51,38 @@ def trader_command_schema() -> dict[str, Any]:
     """The trader-command schema in draft 4, built like the feed event's: ``command`` checked at the top level."""
     generated = TypeAdapter(TraderCommand).json_schema()
     definitions = generated.pop("$defs", {})
-    schema = _to_draft4(generated, definitions)
+    branches = _one_branch_per_command(_to_draft4(generated, definitions)["oneOf"])
     return {
         "$schema": "http://json-schema.org/draft-04/schema#",
         "title": "TraderCommand",
         "description": "One trader command (docs/trader-api.md)",
-        **_envelope(schema["oneOf"], discriminator="command", every_shared_field=True),
-        "oneOf": schema["oneOf"],
+        **_envelope(branches, discriminator="command", every_shared_field=True),
+        "oneOf": branches,
     }
+
+
+def _one_branch_per_command(branches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The forms of one command (set_pre_match's three) as one branch: every form's fields, none required.
+
+    API Gateway names no field when a body matches no ``oneOf`` branch, so a set_pre_match missing a field of its
+    form, or mixing two forms, would be refused without saying which field. With one branch the schema still
+    bounds every field and refuses unknown ones; the workflow's pre-match Lambda, validating with the models,
+    then names the missing or extra field in a 400.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    for branch in branches:
+        (command,) = branch["properties"]["command"]["enum"]
+        if command not in merged:
+            merged[command] = branch
+            continue
+        first = merged[command]
+        merged[command] = {
+            **first,
+            "description": f"{command}, in one of its forms (docs/trader-api.md)",
+            "properties": {**first["properties"], **branch["properties"]},
+            "required": [name for name in first["required"] if name in branch["required"]],
+        }
+    return list(merged.values())
 
 
 def _envelope(
@@ -86,10 +110,14 @@ def _envelope(
                         declared.append(other["properties"][name])
                 # Branches that constrain the field differently: the value must satisfy one of them.
                 properties[name] = declared[0] if len(declared) == 1 else {"anyOf": declared}
-    # set_pre_match has three forms, one branch each: its name is listed once.
-    names = [value for branch in branches for value in branch["properties"][discriminator]["enum"]]
-    properties[discriminator] = {"type": "string", "enum": list(dict.fromkeys(names))}
-    return {"type": "object", "required": required, "properties": properties}
+    properties[discriminator] = {
+        "type": "string",
+        "enum": [value for branch in branches for value in branch["properties"][discriminator]["enum"]],
+    }
+    envelope: dict[str, Any] = {"type": "object", "required": required, "properties": properties}
+    if every_shared_field:
+        envelope["additionalProperties"] = False  # every branch's fields are listed: an unknown one is named here
+    return envelope
 
 
 def _to_draft4(node: Any, definitions: dict[str, Any]) -> Any:
