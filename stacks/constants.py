@@ -34,3 +34,7 @@ CAPACITY_PLANNER_TIMEOUT_SECONDS = 60
 PRICING_ALIAS_NAME = "live"
 # Built by `make build`: the trader console (web/console) with npm mqtt's browser bundle in vendor/.
 CONSOLE_SITE_DIR = PROJECT_ROOT / ".build" / "console"
+
+# Construct metadata on a state machine whose Fail states answer callers (a trader's bad command is a 400, not a
+# fault): its failed executions do not alarm; its faults reach callers as 5XX, which its API alarms on.
+FAIL_STATES_ARE_ANSWERS = "trading-engine:fail-states-are-answers"

@@ -20,7 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.constants import METRICS_NAMESPACE, SERVICE_NAME
+from stacks.constants import FAIL_STATES_ARE_ANSWERS, METRICS_NAMESPACE, SERVICE_NAME
 
 PERIOD = Duration.minutes(1)
 ALARM_PERIOD = Duration.minutes(5)
@@ -177,17 +177,22 @@ class OperationsDashboard(Construct):
         for state_machine in state_machines:
             name = short_name(state_machine)
             alarm_id = name.replace("/", "")
+            ends: dict[str, cloudwatch.IMetric] = {}
+            if _fail_states_are_answers(state_machine):
+                # A trader's refused command ends in a Fail state: an answer, not a fault (faults are API 5XX).
+                description = f"{name}: executions timed out or were aborted"
+            else:
+                ends["failed"] = state_machine.metric_failed(period=ALARM_PERIOD)
+                description = f"{name}: executions failed"
+            ends["timedOut"] = state_machine.metric_timed_out(period=ALARM_PERIOD)
+            ends["aborted"] = state_machine.metric_aborted(period=ALARM_PERIOD)
             failures = cloudwatch.MathExpression(
-                expression="failed + timedOut + aborted",
-                using_metrics={
-                    "failed": state_machine.metric_failed(period=ALARM_PERIOD),
-                    "timedOut": state_machine.metric_timed_out(period=ALARM_PERIOD),
-                    "aborted": state_machine.metric_aborted(period=ALARM_PERIOD),
-                },
+                expression=" + ".join(ends),
+                using_metrics=ends,
                 label=f"{name} executions that did not succeed",
                 period=ALARM_PERIOD,
             )
-            self._alarm(f"{alarm_id}Failures", metric=failures, threshold=0, description=f"{name}: executions failed")
+            self._alarm(f"{alarm_id}Failures", metric=failures, threshold=0, description=description)
             self._alarm(
                 f"{alarm_id}Throttles",
                 metric=state_machine.metric_throttled(period=ALARM_PERIOD),
@@ -323,3 +328,7 @@ class OperationsDashboard(Construct):
         alarm.add_alarm_action(self._alarm_action)
         self.alarms.append(alarm)
         return alarm
+
+
+def _fail_states_are_answers(state_machine: sfn.StateMachine) -> bool:
+    return any(entry.type == FAIL_STATES_ARE_ANSWERS for entry in state_machine.node.metadata)

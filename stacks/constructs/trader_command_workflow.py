@@ -15,7 +15,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import StageConfig
-from stacks.constants import STATE_MACHINES_DIR
+from stacks.constants import FAIL_STATES_ARE_ANSWERS, STATE_MACHINES_DIR
 from stacks.constructs.express_workflow import express_workflow
 from stacks.constructs.lambda_function import engine_function
 from stacks.nag import acknowledge
@@ -64,6 +64,10 @@ class TraderCommandWorkflow(Construct):
                 "PriceTopicArn": price_topic.topic_arn,
             },
             config=config,
+        )
+        self.state_machine.node.add_metadata(
+            FAIL_STATES_ARE_ANSWERS,
+            "InvalidCommand, FixtureNotFound, CommandNotAllowed and ConflictingUpdate answer 400, 404 and 409",
         )
         # On the table only: table.grant() would add the table's indexes, which these item calls never touch.
         iam.Grant.add_to_principal(

@@ -67,9 +67,14 @@ def test_every_workflow_alarms_on_failures_and_throttles(dev_app: SynthesizedApp
     machines = set(dev_app.resources("AWS::StepFunctions::StateMachine"))
     assert machines
 
-    # Then each has an alarm on failed executions and one on throttled starts
-    assert machines <= _alarmed(dev_app, "ExecutionsFailed")
+    # Then each has an alarm on executions that did not end well and one on throttled starts
+    assert machines <= _alarmed(dev_app, "ExecutionsTimedOut") & _alarmed(dev_app, "ExecutionsAborted")
     assert machines <= _alarmed(dev_app, "ExecutionThrottled")
+    # ... on failed ones too, except the trader-command workflow's, whose Fail states answer a trader's bad
+    # command (400/404/409): its faults are 502/504s, which the trader API's 5XX alarm counts
+    (trader_commands,) = [machine for machine in machines if "TraderCommand" in machine]
+    assert _alarmed(dev_app, "ExecutionsFailed") & machines == machines - {trader_commands}
+    assert len(machines) > 1
 
 
 def test_every_function_alarms_on_errors_and_throttles(dev_app: SynthesizedApp) -> None:
