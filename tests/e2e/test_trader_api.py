@@ -250,6 +250,9 @@ def test_pre_match_inputs_are_taken_in_each_form(gateway: LocalGateway, engine: 
         # 2.6 goals between them and the home side 3 goals ahead: the away side would expect -0.2
         ({"command": "set_pre_match", "supremacy": 3.0, "total_goals_expected": 2.6}, "supremacy"),
         ({"command": "set_pre_match", "supremacy": 0.4}, "total_goals_expected"),
+        # two forms at once: the schema lets it through (API Gateway could not say which field), the workflow names it
+        ({"command": "set_pre_match", "supremacy": 0.4, "total_goals_expected": 2.6, "home_goals_expected": 1.0},
+         "home_goals_expected"),
         ({"command": "set_pre_match", "odds": {"home": 2.1, "draw": 3.4, "away": 3.6, "over_2_5": 0.5,
           "under_2_5": 1.9}}, "odds/over_2_5"),
     ],
@@ -313,6 +316,16 @@ def test_a_realtime_session_attaches_the_price_feed_policy_to_the_callers_identi
     # Given the identity pool and IoT policy as provisioned from the synthesized app (moto: GetId takes any token)
     policies = engine.client("iot").list_policies()["policies"]
     (price_feed,) = [p["policyName"] for p in policies if "PriceFeed" in p["policyName"]]
+    # ... wired as in AWS: the function names the pool, and the pool's login provider, that moto's GetId ignores
+    functions = engine.client("lambda").list_functions()["Functions"]
+    (session,) = [f for f in functions if "StartRealtimeSession" in f["FunctionName"]]
+    environment = session["Environment"]["Variables"]
+    identity = engine.client("cognito-identity")
+    (pool,) = identity.list_identity_pools(MaxResults=10)["IdentityPools"]
+    (provider,) = identity.describe_identity_pool(IdentityPoolId=pool["IdentityPoolId"])["CognitoIdentityProviders"]
+    assert environment["IDENTITY_POOL_ID"] == pool["IdentityPoolId"]
+    assert environment["USER_POOL_PROVIDER_NAME"] == provider["ProviderName"]
+    assert environment["PRICE_FEED_IOT_POLICY_NAME"] == price_feed
 
     # When a signed-in trader starts a realtime session, and when somebody who is not signed in tries
     status, answer = _call(gateway, "POST", "/realtime/session", {}, token=token)
