@@ -977,7 +977,12 @@ def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, feat
         if request.price_overrides:
             overrides = request.price_overrides
             selection_offered = offered_mask[row, shape.columns]
-            _apply_overrides(layouts[row], probabilities[row], prices[row], overrides, selection_offered)
+            unbalanced = _apply_overrides(
+                layouts[row], probabilities[row], prices[row], overrides, selection_offered, targets[row], ladder
+            )
+            for market in unbalanced:
+                if status_codes[row, market] == _STATUS_OPEN:
+                    status_codes[row, market] = _STATUS_SUSPENDED
     return len(distinct) == 1, fair, probabilities, prices, status_codes
 
 
@@ -1020,15 +1025,47 @@ def _apply_overrides(
     prices: np.ndarray,
     overrides: Mapping[tuple[str, float | None, str], float],
     offered: np.ndarray,
-) -> None:
+    targets: np.ndarray,
+    ladder: np.ndarray,
+) -> list[int]:
+    """Set the overridden prices and price the rest of each overridden market around them, in place.
+
+    The other selections of the market keep their shape and share what the overrides leave of the market's target
+    booksum, rounded to the ladder like any price. Returns the markets that even so sum below their fair sum (an
+    override so long that the rest cannot make up the book): offering those would guarantee a punter backing every
+    selection a profit, so the caller suspends them.
+    """
     # Lines come and go in-play: an override for a line not in the current book is skipped, not an error.
-    # The fair probability is kept and the rest of the market is not rebalanced.
+    fixed_by_market: dict[int, list[int]] = {}
     for (market_type, line, name), price in overrides.items():
         index = layout.keys.get((market_type, None if line is None else _line_value(float(line)), name))
         if index is None or not offered[index]:
             continue
         probabilities[index] = 1.0 / float(price)
         prices[index] = float(price)
+        fixed_by_market.setdefault(int(layout.columns[index]), []).append(index)
+    unbalanced = []
+    for market, fixed in fixed_by_market.items():
+        low, high = layout.bounds[market]
+        rest = np.array([column for column in range(low, high) if column not in fixed], dtype=np.intp)
+        if rest.size:
+            # What the overrides leave of the target, never quite nothing: the rest then goes to the longest rung.
+            room = max(float(targets[market]) - float(probabilities[fixed].sum()), 1e-9)
+            shape = probabilities[rest]
+            rest_probabilities, rest_prices, _ = round_to_ladder_checked(
+                (shape * (room / shape.sum()))[None, :],
+                _ONE_MARKET_START,
+                np.zeros(rest.size, dtype=np.intp),
+                np.array([[room]]),
+                ladder,
+            )
+            probabilities[rest], prices[rest] = rest_probabilities[0], rest_prices[0]
+        if float(probabilities[low:high].sum()) < float(layout.fair_sums[market]):
+            unbalanced.append(market)
+    return unbalanced
+
+
+_ONE_MARKET_START = np.zeros(1, dtype=np.intp)
 
 
 def _price_batch(requests: Sequence[PricingRequest]) -> list[tuple[list[int], list[_Layout], tuple]]:
@@ -1135,7 +1172,13 @@ def _price_single(request: PricingRequest) -> tuple[Market, ...]:
     if request.price_overrides:
         if selection_offered is None:
             selection_offered = np.ones(len(layout.names), dtype=bool)
-        _apply_overrides(layout, probabilities[0], prices[0], request.price_overrides, selection_offered)
+        unbalanced = _apply_overrides(
+            layout, probabilities[0], prices[0], request.price_overrides, selection_offered, targets[0], ladder
+        )
+        if unbalanced:
+            statuses = [
+                _SUSPENDED if m in unbalanced and status == _OPEN else status for m, status in enumerate(statuses)
+            ]
     return _build_book(layout, fair[0].tolist(), probabilities[0].tolist(), prices[0].tolist(), statuses)
 
 

@@ -203,15 +203,70 @@ def test_a_ladder_too_short_for_any_target_closes_every_market() -> None:
             assert market.status == "open" and booksum(market) >= target(request, market)
 
 
-def test_a_trader_override_is_exempt_from_the_target() -> None:
-    # Given an override that lengthens the home price of the match result far beyond the model's
+def test_the_rest_of_an_overridden_market_is_priced_around_the_override() -> None:
+    # Given an override that lengthens the home price of the match result far beyond the model's (about 2.3)
     request = PricingRequest(1.6, 1.1, price_overrides={("match_result", None, "home"): 50.0})
-    # When it is priced
-    market = next(m for m in price_fixture(request) if m.type == "match_result")
-    # Then the override is applied as given and the market stays open, though now below its target booksum
-    assert market.status == "open"
-    assert market.selections[0].price == 50.0
-    assert booksum(market) < target(request, market)
+    default = next(m for m in price_fixture(PricingRequest(1.6, 1.1)) if m.type == "match_result")
+    # When it is priced, alone and in a batch
+    for book in both_paths(request):
+        market = next(m for m in book if m.type == "match_result")
+        home, draw, away = market.selections
+        # Then the override is offered as set, and draw and away shorten to make up the book: it still meets its
+        # target (no punter can back all three for a sure profit), on the ladder, in the model's order
+        assert market.status == "open"
+        assert home.price == 50.0
+        assert booksum(market) >= target(request, market) - 1e-12
+        assert draw.price < default.selections[1].price and away.price < default.selections[2].price
+        assert draw.price < away.price
+        assert {draw.price, away.price} <= set(request.price_ladder)
+
+        # And no other market's prices move
+        def others(markets: tuple[Market, ...]) -> list[tuple]:
+            return [
+                (m.type, m.line, m.status, [s.price for s in m.selections]) for m in markets if m.type != "match_result"
+            ]
+
+        assert others(book) == others(price_fixture(PricingRequest(1.6, 1.1)))
+
+
+def test_a_short_override_pushes_the_rest_of_its_market_long() -> None:
+    # Given an override at the ladder's first rung: it alone is nearly the whole 1.05 target
+    request = PricingRequest(1.6, 1.1, price_overrides={("match_result", None, "home"): 1.01})
+    for book in both_paths(request):
+        market = next(m for m in book if m.type == "match_result")
+        # Then the rest lengthen so the book still meets its target, and the market stays open
+        assert market.status == "open"
+        assert market.selections[0].price == 1.01
+        assert min(s.price for s in market.selections[1:]) > 20.0
+        assert booksum(market) >= target(request, market) - 1e-12
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # the other two selections at 1.01 still leave 1.98 of double chance's fair sum of 2
+        {("double_chance", None, "home_or_draw"): 1000.0},
+        # every selection overridden, summing to 0.95
+        {("match_result", None, "home"): 2.0, ("match_result", None, "draw"): 4.0, ("match_result", None, "away"): 5.0},
+    ],
+    ids=["rest-cannot-make-up", "all-overridden"],
+)
+def test_an_override_that_leaves_a_book_below_its_fair_sum_suspends_the_market(
+    overrides: dict[tuple[str, float | None, str], float],
+) -> None:
+    # Given overrides no pricing of the rest can bring back to 100 %
+    request = PricingRequest(1.6, 1.1, price_overrides=overrides)
+    (market_type,) = {key[0] for key in overrides}
+    for book in both_paths(request):
+        market = next(m for m in book if m.type == market_type)
+        # Then the market is offered suspended, the overrides shown as set, rather than open with a sure bet in it
+        assert booksum(market) < sum(s.fair_probability for s in market.selections)
+        assert market.status == "suspended"
+        assert {
+            (market_type, None, s.name): s.price for s in market.selections if (market_type, None, s.name) in overrides
+        } == overrides
+        # And the other markets are open
+        assert all(m.status == "open" for m in book if m.type != market_type)
 
 
 def test_the_pinned_spread_scales_each_market_by_its_own_shortfall() -> None:

@@ -248,12 +248,15 @@ def test_trader_margin_and_price_override() -> None:
     book = price_fixture(request)
     default = price_fixture(PricingRequest(1.6, 1.1))
     result = market(book, "match_result")
-    # Then the override is published as set, its fair probability untouched, and the margin is wider
+    # Then the override is published as set, its fair probability untouched
     draw = next(s for s in result.selections if s.name == "draw")
     assert (draw.price, draw.probability) == (3.0, 1 / 3.0)
     assert draw.fair_probability == fair(default, "match_result", None, "draw")
-    home = next(s for s in result.selections if s.name == "home")
-    assert home.price < next(s for s in market(default, "match_result").selections if s.name == "home").price
+    # And home and away make up the rest of the wider 110 % book, neither longer than at the default margin
+    assert sum(s.probability for s in result.selections) >= 1.10 - 1e-12
+    for name in ("home", "away"):
+        offered = next(s for s in result.selections if s.name == name)
+        assert offered.price <= next(s for s in market(default, "match_result").selections if s.name == name).price
 
 
 @pytest.mark.parametrize("method", ["power", "shin", "multiplicative"])
