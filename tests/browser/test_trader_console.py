@@ -103,6 +103,24 @@ def test_b_suspend_click_sends_the_command_and_the_board_shows_the_market_suspen
     assert group.get_attribute("data-status") == "open"
 
 
+def test_one_click_after_signing_out_and_in_again_sends_one_command(page: Any, trading_api: StandInTradingApi) -> None:
+    # Given a trader who signed in, signed out and signed in again (each sign-in builds a board on the same page)
+    trading_api.add_fixture(fixture_state(ARS_CHE, "Arsenal", "Chelsea", match_minute=30))
+    sign_in(page)
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    sign_in(page)
+
+    # When the trader clicks suspend once
+    card(page, ARS_CHE).get_by_role("button", name="Suspend every market of this fixture").click()
+
+    # Then the trader API received one command, not one per sign-in
+    wait_for_revision(page, ARS_CHE, 2)
+    page.wait_for_timeout(500)  # a second command from the same click would be on its way by now
+    assert trading_api.commands == [(ARS_CHE, {"command": "suspend"})]
+    assert card(page, ARS_CHE).get_attribute("data-revision") == "2"
+
+
 def test_c_sixty_live_fixtures_are_watched_through_exactly_one_mqtt_subscription(
     page: Any, trading_api: StandInTradingApi, broker: MosquittoBroker
 ) -> None:

@@ -54,6 +54,7 @@ function setConnection(state) {
 function showSignIn(message = "") {
   realtime?.close();
   realtime = null;
+  board?.detach(); // the next sign-in's board takes over #board's clicks
   session = null;
   mfaChallenge = null;
   view.console.hidden = true;
@@ -62,6 +63,8 @@ function showSignIn(message = "") {
   view.mfaForm.hidden = true;
   view.signInMessage.textContent = message;
   view.signInForm.querySelector("input").focus();
+  setConnection("offline");
+  delete document.body.dataset.ready; // ready again once the next sign-in's board has loaded
 }
 
 function signedOut() {

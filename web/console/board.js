@@ -100,8 +100,17 @@ export class Board {
     this.fixtures = new Map(); // fixture_id -> { card, parts, groups, rows, revision }
     this.pending = new Map(); // fixture_id -> { book, receivedAt }: live books waiting for the next frame
     this.frameRequested = false;
-    container.addEventListener("click", (event) => this.#clicked(event));
-    container.addEventListener("submit", (event) => this.#submitted(event));
+    // The container outlives the board (each sign-in builds a new one on it): detach() removes these listeners,
+    // or every earlier board would send each click's command again.
+    this.listeners = new AbortController();
+    const { signal } = this.listeners;
+    container.addEventListener("click", (event) => this.#clicked(event), { signal });
+    container.addEventListener("submit", (event) => this.#submitted(event), { signal });
+  }
+
+  /** Stop handling the container's clicks and submits: the board is done (the trader signed out). */
+  detach() {
+    this.listeners.abort();
   }
 
   get size() {
