@@ -204,6 +204,22 @@ def test_an_expired_session_goes_back_to_sign_in(page: Any, trading_api: StandIn
     assert page.locator("#console").is_hidden()
 
 
+def test_the_code_form_stays_hidden_until_a_sign_in_asks_for_a_code(page: Any) -> None:
+    # Given the page just loaded, nobody signed in
+    page.get_by_role("heading", name="Sign in").wait_for()
+
+    # Then only the user-name form shows: the authenticator-code form is hidden
+    assert page.get_by_label("User name").is_visible()
+    assert page.locator("#mfa-form").is_hidden()
+
+    # When the code form is submitted anyway (no password sign-in has asked for a code)
+    page.locator("#mfa-form").dispatch_event("submit")
+
+    # Then the trader is told to sign in first, and nothing breaks
+    assert page.locator("#sign-in-message").inner_text() == "Sign in with your user name and password first."
+    assert page.locator("#mfa-form").is_hidden()
+
+
 def test_a_book_older_than_the_one_shown_is_ignored(page: Any, trading_api: StandInTradingApi) -> None:
     # Given a board showing revision 2 of a fixture
     trading_api.add_fixture(fixture_state(ARS_CHE, "Arsenal", "Chelsea"))

@@ -168,6 +168,11 @@ async function submitSignIn(event) {
 
 async function submitMfa(event) {
   event.preventDefault();
+  if (!mfaChallenge) {
+    // Only Cognito's SOFTWARE_TOKEN_MFA answer to a password opens this form: without it there is nothing to verify.
+    showSignIn("Sign in with your user name and password first.");
+    return;
+  }
   try {
     session = await cognitoAnswerMfa(config.auth, mfaChallenge, String(new FormData(view.mfaForm).get("code")));
     view.mfaForm.reset();
