@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -72,7 +73,7 @@ def list_fixtures() -> dict[str, Any]:
         "TableName": _environment().FIXTURES_TABLE_NAME,
         "Limit": page_size(app.current_event.get_query_string_value("limit")),
     }
-    start = decode_page_token(app.current_event.get_query_string_value("next_token"), key_names=("fixture_id",))
+    start = decode_page_token(app.current_event.get_query_string_value("next_token"), key_types={"fixture_id": "S"})
     if start:
         arguments["ExclusiveStartKey"] = start
     page = _dynamodb().scan(**arguments)
@@ -95,7 +96,7 @@ def get_fixture(fixture_id: str) -> dict[str, Any] | Response:
     newest = _dynamodb().query(**_books_query(fixture_id, limit=1))
     books = [json.loads(item["book"]["S"]) for item in newest["Items"]]
     return {
-        "fixture": fixture_detail(FixtureState.model_validate(from_dynamodb_item(found["Item"]))),
+        "fixture": fixture_detail(FixtureState.model_validate(from_dynamodb_item(found["Item"])), at=datetime.now(UTC)),
         "book": books[0] if books else None,
     }
 
@@ -106,7 +107,7 @@ def get_price_history(fixture_id: str) -> dict[str, Any]:
     """The fixture's books, newest first."""
     arguments = _books_query(fixture_id, limit=page_size(app.current_event.get_query_string_value("limit")))
     start = decode_page_token(
-        app.current_event.get_query_string_value("next_token"), key_names=("fixture_id", "revision")
+        app.current_event.get_query_string_value("next_token"), key_types={"fixture_id": "S", "revision": "N"}
     )
     if start:
         if start["fixture_id"] != {"S": fixture_id}:

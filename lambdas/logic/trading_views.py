@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from lambdas.logic.price_book import fixture_status
@@ -36,8 +38,8 @@ def fixture_summary(state: FixtureState) -> dict[str, Any]:
     }
 
 
-def fixture_detail(state: FixtureState) -> dict[str, Any]:
-    """The summary plus the cards and the trader's settings in force."""
+def fixture_detail(state: FixtureState, *, at: datetime) -> dict[str, Any]:
+    """The summary plus the cards and the trader's settings in force ``at`` (expired overrides are not)."""
     return {
         **fixture_summary(state),
         "red_cards": {"home": state.home_red_cards, "away": state.away_red_cards},
@@ -57,6 +59,7 @@ def fixture_detail(state: FixtureState) -> dict[str, Any]:
                 for (market_type, line, selection), override in sorted(
                     state.price_overrides.items(), key=lambda item: (item[0][0], item[0][1] or 0.0, item[0][2])
                 )
+                if override.expires_at > at
             ],
         },
     }
@@ -77,13 +80,29 @@ def encode_page_token(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
 
 
-def decode_page_token(token: str | None, *, key_names: tuple[str, ...]) -> dict[str, Any] | None:
+def decode_page_token(token: str | None, *, key_types: Mapping[str, str]) -> dict[str, Any] | None:
+    """The DynamoDB key a token stands for, checked attribute by attribute (``key_types``: name to ``S`` or ``N``).
+
+    A token is opaque to clients but not signed: one edited by hand must be a 400 naming ``next_token``, not a
+    DynamoDB validation error answered as a 502.
+    """
     if token is None:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise QueryInputError("next_token", "is not a token this API returned") from None
-    if not isinstance(key, dict) or sorted(key) != sorted(key_names):
+    if (
+        not isinstance(key, dict)
+        or sorted(key) != sorted(key_types)
+        or not all(_is_key_value(key[name], kind) for name, kind in key_types.items())
+    ):
         raise QueryInputError("next_token", "is not a token this API returned")
     return key
+
+
+def _is_key_value(value: object, kind: str) -> bool:
+    if not isinstance(value, dict) or list(value) != [kind] or not isinstance(value[kind], str):
+        return False
+    text = value[kind]
+    return text.isascii() and text.isdigit() and len(text) <= 20 if kind == "N" else 1 <= len(text) <= 1024
