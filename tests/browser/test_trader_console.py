@@ -220,20 +220,38 @@ def test_the_code_form_stays_hidden_until_a_sign_in_asks_for_a_code(page: Any) -
     assert page.locator("#mfa-form").is_hidden()
 
 
+def shown_book(page: Any, fixture_id: str) -> dict[str, Any]:
+    """What the card shows: revision, score, minute and every selection's price."""
+    board = card(page, fixture_id)
+    prices = board.locator(".market-group .selection").evaluate_all(
+        "cells => cells.map(c => [c.closest('.market-group').dataset.marketType, c.closest('.market').dataset.line,"
+        " c.dataset.selection, c.dataset.price])"
+    )
+    return {
+        "revision": board.get_attribute("data-revision"),
+        "score": board.locator(".score").inner_text(),
+        "minute": board.locator(".minute").inner_text(),
+        "prices": prices,
+    }
+
+
 def test_a_book_older_than_the_one_shown_is_ignored(page: Any, trading_api: StandInTradingApi) -> None:
-    # Given a board showing revision 2 of a fixture
+    # Given a board showing revision 3 of a fixture (1-0 in minute 21), and a second fixture
     trading_api.add_fixture(fixture_state(ARS_CHE, "Arsenal", "Chelsea"))
+    trading_api.add_fixture(fixture_state("EPL-2026-LIV-EVE", "Liverpool", "Everton"))
     stale = trading_api.feed(ARS_CHE, match_minute=20)
     newer = trading_api.feed(ARS_CHE, match_minute=21, home_score=1)
     sign_in(page)
     wait_for_revision(page, ARS_CHE, newer["revision"])
+    before = shown_book(page, ARS_CHE)
+    assert before["score"] == "1 – 0" and before["minute"] == "21'"
 
-    # When a late copy of an older book arrives, then a newer one
+    # When a late copy of the older book (0-0, other prices) arrives, followed on the same connection by a marker
+    # book for the other fixture: once the marker is shown, the stale book has been received and handled
+    assert stale["revision"] < newer["revision"] and stale["markets"] != newer["markets"]
     trading_api.publish_book(stale)
-    later = trading_api.feed(ARS_CHE, match_minute=22)
-    trading_api.publish_book(later)
-    wait_for_revision(page, ARS_CHE, later["revision"])
+    trading_api.publish_book(trading_api.feed("EPL-2026-LIV-EVE", match_minute=30))
+    wait_for_revision(page, "EPL-2026-LIV-EVE", 2)
 
-    # Then the old book never replaced the newer score
-    assert card(page, ARS_CHE).locator(".score").inner_text() == "1 – 0"
-    assert card(page, ARS_CHE).locator(".minute").inner_text() == "22'"
+    # Then the card still shows the newer book: same revision, score, minute and prices
+    assert shown_book(page, ARS_CHE) == before
