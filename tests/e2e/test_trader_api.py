@@ -20,6 +20,7 @@ from botocore.credentials import Credentials
 
 from lambdas.pricing.margins import remove_margin
 from local_engine.engine import LocalEngine
+from local_engine.faults import FaultPlan, FaultSpec
 from local_engine.gateway import LocalGateway
 from tests.e2e.conftest import MqttSubscriber, match_events
 
@@ -381,3 +382,30 @@ def test_queries_show_fixtures_state_book_and_history(gateway: LocalGateway, eng
     assert _call(gateway, "GET", f"/fixtures/{fixture_id}/prices?limit=0", token=token)[1]["field"] == "limit"
     assert _call(gateway, "GET", "/fixtures/E2E-NOBODY", token=token)[0] == 404
     assert _call(gateway, "GET", "/fixtures", token=None)[0] == 401
+
+
+def test_a_command_whose_write_answer_was_lost_is_applied_once(
+    gateway: LocalGateway, engine: LocalEngine, token: str
+) -> None:
+    # Given a fixture in play, and the command's guarded write going through but timing out (the ambiguous fault:
+    # Step Functions retries it, and the guard refuses the retry because the first write moved the revision on)
+    fixture_id = "E2E-TRADER-LOST-WRITE"
+    _start_match(engine, fixture_id, through_sequence=3)
+    before = _fixture_item(engine, fixture_id)
+    plan = FaultPlan(
+        targets={"dynamodb": FaultSpec(1.0, kinds=("timeout",), states=("ApplyCommand",), failing_attempts=1)}
+    )
+
+    # When the trader suspends the fixture
+    with plan.active():
+        status, answer = _command(gateway, token, fixture_id, {"command": "suspend"})
+
+    # Then the workflow recognises its own write: applied once (one revision, not two), answered with its book
+    assert status == 200, answer
+    assert answer["revision"] == int(before["revision"]["N"]) + 1
+    assert int(_fixture_item(engine, fixture_id)["revision"]["N"]) == answer["revision"]
+    # And the audit holds one action, applied, whose 'before' is the state it was applied to, not its own result
+    (action,) = _audit(engine, fixture_id)
+    assert action["outcome"] == {"S": "applied"}
+    assert json.loads(action["before"]["S"])["revision"] == before["revision"]
+    assert json.loads(action["after_state"]["S"])["trader_suspended"] == {"BOOL": True}
