@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +81,28 @@ def console(console_site: Path, trading_api: StandInTradingApi, broker: Mosquitt
         yield server
 
 
-@pytest.fixture
-def page(browser: Any, console: ConsoleServer) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+VIEWPORT = {"width": 1600, "height": 1000}
+
+
+@contextmanager
+def console_tab(context: Any, url: str) -> Iterator[Any]:
+    """A tab of ``context`` on the console; it fails the test if the page threw an uncaught error."""
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.goto(console.url)
+    opened.goto(url)
     yield opened
-    context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any, console: ConsoleServer) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        with console_tab(context, console.url) as opened:
+            yield opened
+    finally:
+        context.close()
 
 
 # Generous: CI machines are shared, and a board of 60 fixtures loads 60 books over HTTP before it is ready.

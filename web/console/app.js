@@ -37,6 +37,7 @@ function showError(message, field = null) {
   const named = field && !message.startsWith(`${field}:`) ? `${field}: ${message}` : message;
   view.bannerText.textContent = field ? `Rejected: ${named}` : message;
   view.banner.dataset.field = field ?? "";
+  view.banner.dataset.source = "";
   view.banner.hidden = false;
 }
 
@@ -44,11 +45,19 @@ function clearError() {
   view.banner.hidden = true;
   view.bannerText.textContent = "";
   view.banner.dataset.field = "";
+  view.banner.dataset.source = "";
+}
+
+// A live-prices problem: shown until the feed is live again (a trader command's error stays until dismissed).
+function showFeedError(message) {
+  showError(message);
+  view.banner.dataset.source = "feed";
 }
 
 function setConnection(state) {
   view.connection.dataset.state = state;
   view.connection.textContent = { connecting: "Connecting", live: "Live", reconnecting: "Reconnecting", offline: "Offline" }[state] ?? state;
+  if (state === "live" && view.banner.dataset.source === "feed") clearError();
 }
 
 function showSignIn(message = "") {
@@ -121,15 +130,17 @@ async function startConsole() {
   view.board.replaceChildren();
   board = new Board(view.board, { onCommand: sendCommand });
   try {
-    // The feed first, so no book published while the list loads is missed (older ones are ignored by revision).
-    realtime = await connectRealtime({
+    realtime = connectRealtime({
       config,
       api: api(),
       session,
       onBook: (book, receivedAt) => board.queueBook(book, receivedAt, noteUpdate),
       onState: setConnection,
-      onError: showError,
+      onError: showFeedError,
     });
+    // The feed first, so no book published while the list loads is missed (older ones are ignored by revision);
+    // a feed that cannot connect yet keeps retrying, and the list loads all the same.
+    await realtime.firstAttempt;
     const fixtures = await api().listFixtures();
     for (const fixture of fixtures) board.showFixture(fixture);
     noteUpdate();

@@ -8,8 +8,19 @@ import { presignUrl } from "./sigv4.js";
 
 const decoder = new TextDecoder();
 
+// Reconnecting: the first retry waits about RETRY_FIRST_MS, each next one twice as long, never more than RETRY_MAX_MS.
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
 function randomSuffix() {
   return Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** How long to wait before retry number `failures` (0 first): capped doubling, the upper half of it random. */
+export function retryDelayMs(failures, random = Math.random) {
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** failures);
+  // Jitter: the tabs that lost the same network (or the same 5xx) do not all come back in the same second.
+  return ceiling / 2 + (random() * ceiling) / 2;
 }
 
 async function iotTarget(config, api, session) {
@@ -20,43 +31,81 @@ async function iotTarget(config, api, session) {
 }
 
 /**
- * Connect and subscribe once. `onBook(book, receivedAt)` gets every price message; `onState(state)` gets
- * "connecting" | "live" | "reconnecting" | "offline". Returns `{ close() }`.
+ * Connect and subscribe once, and keep reconnecting (with backoff) until closed. `onBook(book, receivedAt)` gets
+ * every price message; `onState(state)` gets "connecting" | "live" | "reconnecting" | "offline"; `onError(message)`
+ * gets what went wrong. Returns `{ firstAttempt, close() }` at once: `firstAttempt` resolves once the first
+ * connection is under way or has failed (and will be retried); it never rejects.
  */
-export async function connectRealtime({ config, api, session, onBook, onState, onError }) {
+export function connectRealtime({ config, api, session, onBook, onState, onError }) {
   const { topicFilter } = config.realtime;
+  const iot = config.realtime.mode === "iot";
+  const tabId = randomSuffix();
   let client = null;
   let closed = false;
+  let failures = 0; // attempts in a row that did not get live
+  let retryTimer = null;
+
+  function report(state) {
+    if (!closed) onState(state);
+  }
+
+  function reportError(message) {
+    if (!closed) onError(`live prices: ${message}`);
+  }
+
+  function retryLater(reason) {
+    if (closed || retryTimer !== null) return;
+    const delay = retryDelayMs(failures++);
+    if (reason) reportError(`${reason}; trying again in ${Math.round(delay / 1000)} s`);
+    report("reconnecting");
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      open();
+    }, delay);
+  }
 
   async function open() {
-    onState("connecting");
-    const target =
-      config.realtime.mode === "iot"
+    report("connecting");
+    try {
+      const target = iot
         ? await iotTarget(config, api, session)
-        : { url: config.realtime.url, clientId: `trader-console-${session.username}-${randomSuffix()}` };
-    client = window.mqtt.connect(target.url, {
+        : { url: config.realtime.url, clientId: `trader-console-${session.username}-${tabId}` };
+      if (closed) return;
+      client = connect(target);
+    } catch (error) {
+      // The session request, Cognito or the presigning failed (network, 5xx): nothing to connect with yet.
+      retryLater(error.message);
+    }
+  }
+
+  function connect(target) {
+    const connection = window.mqtt.connect(target.url, {
       clientId: target.clientId,
       clean: true,
       connectTimeout: 10_000,
       keepalive: 30,
       // Local: mqtt.js reconnects and re-subscribes by itself. IoT: a presigned URL expires, so a lost
-      // connection is reopened below with a fresh one.
-      reconnectPeriod: config.realtime.mode === "iot" ? 0 : 2_000,
+      // connection is reopened by retryLater with a fresh one.
+      reconnectPeriod: iot ? 0 : 2_000,
       resubscribe: true,
     });
     let subscribed = false;
-    client.on("connect", () => {
+    connection.on("connect", () => {
       if (subscribed) {
-        onState("live"); // mqtt.js re-subscribes after a reconnect by itself: never a second filter
+        report("live"); // mqtt.js re-subscribes after a reconnect by itself: never a second filter
         return;
       }
       subscribed = true;
-      client.subscribe(topicFilter, { qos: 1 }, (error) => {
-        if (error) onError(`subscription to ${topicFilter} refused: ${error.message}`);
-        else onState("live"); // live once the broker has acknowledged the one subscription
+      connection.subscribe(topicFilter, { qos: 1 }, (error) => {
+        if (error) {
+          reportError(`subscription to ${topicFilter} refused: ${error.message}`);
+          return;
+        }
+        failures = 0;
+        report("live"); // live once the broker has acknowledged the one subscription
       });
     });
-    client.on("message", (_topic, payload) => {
+    connection.on("message", (_topic, payload) => {
       const receivedAt = Date.now();
       let book;
       try {
@@ -66,23 +115,21 @@ export async function connectRealtime({ config, api, session, onBook, onState, o
       }
       onBook(book, receivedAt);
     });
-    client.on("reconnect", () => onState("reconnecting"));
-    client.on("offline", () => onState("offline"));
-    client.on("error", (error) => onError(`live prices: ${error.message}`));
-    client.on("close", () => {
-      if (closed || config.realtime.mode !== "iot") return;
-      onState("reconnecting");
-      setTimeout(() => {
-        if (!closed) open().catch((error) => onError(`live prices: ${error.message}`));
-      }, 2_000);
+    connection.on("reconnect", () => report("reconnecting"));
+    connection.on("offline", () => report("offline"));
+    connection.on("error", (error) => reportError(error.message));
+    connection.on("close", () => {
+      if (iot) retryLater(null); // a dropped connection, or one IoT Core refused: "error" said why, if anything
     });
+    return connection;
   }
 
-  await open();
   return {
+    firstAttempt: open(),
     close() {
       closed = true;
-      if (client) client.end(true);
+      clearTimeout(retryTimer);
+      client?.end(true);
     },
   };
 }

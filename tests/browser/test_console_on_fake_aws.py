@@ -1,0 +1,122 @@
+"""The console in AWS mode (Cognito sign-in, IoT Core over a presigned WebSocket) against FAKES of those services.
+
+Cognito, ``POST /v1/realtime/session`` and AWS IoT Core are fakes answered by Playwright's interception
+(``fake_aws.py``): they let a test expire a token, fail a session request or drop the IoT connection, which the
+real services do only now and then. The trader and query APIs are the stand-in (``standin_api.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_engine.console_server import ConsoleServer
+from tests.browser.conftest import READY_TIMEOUT_MS, VIEWPORT, card, console_tab
+from tests.browser.fake_aws import FakeAws, aws_config
+from tests.browser.standin_api import StandInTradingApi, fixture_state
+from tests.browser.test_trader_console import wait_for_revision
+
+ARS_CHE = "EPL-2026-ARS-CHE"
+
+
+@pytest.fixture
+def fake_aws(trading_api: StandInTradingApi) -> FakeAws:
+    return FakeAws(trading_api)
+
+
+@pytest.fixture
+def aws_console(console_site: Path, trading_api: StandInTradingApi) -> Iterator[ConsoleServer]:
+    with ConsoleServer(console_site, aws_config(trading_api)) as server:
+        yield server
+
+
+@pytest.fixture
+def context(browser: Any, fake_aws: FakeAws) -> Iterator[Any]:
+    opened = browser.new_context(viewport=VIEWPORT)
+    fake_aws.install(opened)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def page(context: Any, aws_console: ConsoleServer) -> Iterator[Any]:
+    with console_tab(context, aws_console.url) as opened:
+        yield opened
+
+
+def sign_in_with_cognito(page: Any, *, wait_live: bool = True) -> None:
+    """Password, then the authenticator code; wait until the board has loaded (and the feed is live)."""
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code from your authenticator app").fill("123456")
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_selector("body[data-ready='true']", timeout=READY_TIMEOUT_MS)
+    if wait_live:
+        wait_live_feed(page)
+
+
+def wait_live_feed(page: Any, timeout_ms: int = READY_TIMEOUT_MS) -> None:
+    page.wait_for_selector("#connection[data-state='live']", timeout=timeout_ms)
+
+
+def publish(fake_aws: FakeAws, book: dict[str, Any]) -> None:
+    assert fake_aws.iot.publish(f"trading/v1/fixtures/{book['fixture_id']}/prices", json.dumps(book).encode())
+
+
+def test_the_fixtures_load_while_the_feed_cannot_connect_and_the_feed_retries_with_growing_delays(
+    page: Any, fake_aws: FakeAws, trading_api: StandInTradingApi
+) -> None:
+    # Given a fixture, and a realtime-session endpoint that fails three times (IoT cannot be reached without it)
+    trading_api.add_fixture(fixture_state(ARS_CHE, "Arsenal", "Chelsea"))
+    fake_aws.realtime_session.failures = [500, 502, 503]
+
+    # When the trader signs in
+    sign_in_with_cognito(page, wait_live=False)
+
+    # Then the board lists the fixture while the feed is still failing, and says so
+    assert card(page, ARS_CHE).get_attribute("data-revision") == "1"
+    assert page.locator("#connection").get_attribute("data-state") != "live"
+    assert "live prices" in page.locator("#error-text").inner_text()
+
+    # ...and the feed keeps trying, each wait longer than the one before, until it is live
+    wait_live_feed(page)
+    attempts = fake_aws.realtime_session.requested_at
+    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    assert len(attempts) == 4, gaps
+    assert min(gaps) >= 0.5 and gaps[0] < gaps[2], gaps  # 0.5-1 s, 1-2 s, 2-4 s: jittered doubling from 1 s
+    assert page.locator("#error-banner").is_hidden()  # the feed's error goes once it is live again
+
+    # ...and prices flow
+    book = trading_api.feed(ARS_CHE, match_minute=20)
+    publish(fake_aws, book)
+    wait_for_revision(page, ARS_CHE, book["revision"])
+
+
+def test_a_dropped_feed_keeps_reconnecting_through_failed_attempts_until_it_is_live(
+    page: Any, fake_aws: FakeAws, trading_api: StandInTradingApi
+) -> None:
+    # Given a trader watching a live board
+    trading_api.add_fixture(fixture_state(ARS_CHE, "Arsenal", "Chelsea"))
+    sign_in_with_cognito(page)
+    (first,) = fake_aws.iot.live()
+
+    # When the network drops the IoT connection and the next two session requests fail
+    fake_aws.realtime_session.failures = [503, 503]
+    fake_aws.iot.drop(first)
+
+    # Then the console shows it reconnecting, keeps trying, and is live again on a new connection
+    page.wait_for_selector("#connection[data-state='reconnecting']", timeout=10_000)
+    wait_live_feed(page)
+    assert len(fake_aws.realtime_session.requested_at) == 1 + 3
+    (second,) = fake_aws.iot.live()
+    assert second is not first
+
+    # ...and prices flow again
+    book = trading_api.feed(ARS_CHE, match_minute=20)
+    publish(fake_aws, book)
+    wait_for_revision(page, ARS_CHE, book["revision"])
