@@ -409,3 +409,44 @@ def test_a_command_whose_write_answer_was_lost_is_applied_once(
     assert action["outcome"] == {"S": "applied"}
     assert json.loads(action["before"]["S"])["revision"] == before["revision"]
     assert json.loads(action["after_state"]["S"])["trader_suspended"] == {"BOOL": True}
+
+
+@pytest.mark.parametrize(
+    ("override", "field", "reason"),
+    [
+        ({"market_type": "match_result", "selection": "hoem"}, "selection", "match_result has no selection hoem"),
+        ({"market_type": "total_goals", "selection": "over"}, "line", "total_goals markets need a line"),
+        (
+            {"market_type": "match_result", "line": 2.5, "selection": "home"},
+            "line",
+            "match_result markets have no line",
+        ),
+        (
+            {"market_type": "team_total", "line": 1.5, "selection": "over"},
+            "selection",
+            "team_total has no selection over",
+        ),
+    ],
+)
+def test_an_override_no_book_can_carry_is_refused_naming_the_field(
+    gateway: LocalGateway, engine: LocalEngine, token: str, override: dict[str, Any], field: str, reason: str
+) -> None:
+    # Given a fixture in play
+    fixture_id = "E2E-TRADER-BAD-OVERRIDE"
+    if "Item" not in engine.client("dynamodb").get_item(
+        TableName=engine.table_name("Fixtures"), Key={"fixture_id": {"S": fixture_id}}
+    ):
+        _start_match(engine, fixture_id, through_sequence=3)
+    before = _fixture_item(engine, fixture_id)
+    actions = len(_audit(engine, fixture_id))
+
+    # When the trader overrides a selection, or a line, its market type does not have
+    status, answer = _command(
+        gateway, token, fixture_id, {"command": "override_price", "price": 2.5, "for_seconds": 60, **override}
+    )
+
+    # Then it is a 400 naming the field, and nothing is written or audited (it used to be stored and never priced)
+    assert status == 400
+    assert answer["message"] == f"{field}: {reason}"
+    assert _fixture_item(engine, fixture_id) == before
+    assert len(_audit(engine, fixture_id)) == actions
