@@ -1,7 +1,7 @@
 """The query API: fixtures with their status, one fixture's state and current book, its price history (paged).
 
-Not on the hot path: it reads what the workflows wrote. Books are stored as the JSON that was published, so
-the current book is byte-for-byte what subscribers received.
+Not on the hot path: it reads what the workflows wrote. Books are stored as the JSON that is published, and a
+fixture's current book is the newest one claimed for publication, so it is byte-for-byte what subscribers received.
 """
 
 from __future__ import annotations
@@ -93,8 +93,15 @@ def get_fixture(fixture_id: str) -> dict[str, Any] | Response:
     )
     if "Item" not in found:
         return _not_found(fixture_id)
-    newest = _dynamodb().query(**_books_query(fixture_id, limit=1))
-    books = [json.loads(item["book"]["S"]) for item in newest["Items"]]
+    # The newest book claimed for publication, not the newest stored: a book is stored before it is published, and
+    # one whose publication failed (quarantined, then redriven) or lost its claim was never sent to subscribers.
+    published = found["Item"].get("published_revision")
+    books = []
+    if published is not None:
+        newest_published = _books_query(fixture_id, limit=1)
+        newest_published["KeyConditionExpression"] += " AND revision <= :published"
+        newest_published["ExpressionAttributeValues"][":published"] = published
+        books = [json.loads(item["book"]["S"]) for item in _dynamodb().query(**newest_published)["Items"]]
     return {
         "fixture": fixture_detail(FixtureState.model_validate(from_dynamodb_item(found["Item"])), at=datetime.now(UTC)),
         "book": books[0] if books else None,

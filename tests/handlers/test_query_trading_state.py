@@ -132,3 +132,26 @@ def test_a_fixture_shows_only_the_overrides_still_in_force(tables: Any, lambda_c
     # Then only the one in force is listed: the pricing Lambda ignores the other already
     assert status == 200
     assert [o["selection"] for o in body["fixture"]["trading"]["price_overrides"]] == ["away"]
+
+
+def test_a_fixtures_current_book_is_the_newest_published(tables: Any, lambda_context: FakeLambdaContext) -> None:
+    # Given five stored books of which the newest was stored but never published (its publication failed)
+    _store_books(tables, 5)
+    tables.update_item(
+        TableName="Fixtures",
+        Key={"fixture_id": {"S": FIXTURE_ID}},
+        UpdateExpression="SET published_revision = :published",
+        ExpressionAttributeValues={":published": {"N": "4"}},
+    )
+    # When the fixture is read
+    status, body = _get(f"/fixtures/{FIXTURE_ID}", lambda_context)
+    # Then its book is the one subscribers received, while the history still holds the other
+    assert (status, body["book"]) == (200, {"revision": 4})
+    _, history = _get(f"/fixtures/{FIXTURE_ID}/prices", lambda_context)
+    assert [book["revision"] for book in history["books"]] == [5, 4, 3, 2, 1]
+
+
+def test_a_fixture_with_nothing_published_yet_has_no_book(tables: Any, lambda_context: FakeLambdaContext) -> None:
+    _store_books(tables, 1)
+    status, body = _get(f"/fixtures/{FIXTURE_ID}", lambda_context)
+    assert (status, body["book"]) == (200, None)
