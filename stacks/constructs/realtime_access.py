@@ -15,6 +15,10 @@ from stacks.nag import acknowledge
 
 # IoT policy variable: each browser may connect only with its own Cognito identity id as client id.
 COGNITO_IDENTITY_VARIABLE = "${cognito-identity.amazonaws.com:sub}"
+# ... followed by "-" and a suffix of its own: one trader's tabs need distinct client ids, as IoT Core disconnects the
+# older of two connections with one id. Identity ids are "region:uuid", all one length per region, so no identity id
+# followed by "-" is the start of another's.
+OWN_CLIENT_IDS = f"{COGNITO_IDENTITY_VARIABLE}-*"
 
 
 def price_feed_statements(stack: Stack) -> list[iam.PolicyStatement]:
@@ -26,7 +30,7 @@ def price_feed_statements(stack: Stack) -> list[iam.PolicyStatement]:
     return [
         iam.PolicyStatement(
             actions=["iot:Connect"],
-            resources=[arn("client", COGNITO_IDENTITY_VARIABLE)],
+            resources=[arn("client", OWN_CLIENT_IDS)],
         ),
         iam.PolicyStatement(
             actions=["iot:Subscribe"],
@@ -107,3 +111,9 @@ class RealtimeAccess(Construct):
                 f"{IOT_PRICE_TOPIC_PREFIX}/*]",
                 "Subscribe and receive cover every fixture's price topic under the one prefix; fixture ids are data",
             )
+        acknowledge(
+            self.identity_pool.authenticated_role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iot:<AWS::Region>:<AWS::AccountId>:client/"
+            "<cognito-identity.amazonaws.com:sub>-*]",
+            "Connect only as the caller's own identity id plus a per-tab suffix: one trader's tabs need distinct ids",
+        )

@@ -16,11 +16,12 @@ import pytest
 
 from local_engine.console_server import ConsoleServer
 from tests.browser.conftest import READY_TIMEOUT_MS, VIEWPORT, card, console_tab
-from tests.browser.fake_aws import FakeAws, aws_config
+from tests.browser.fake_aws import IDENTITY_ID, FakeAws, aws_config
 from tests.browser.standin_api import StandInTradingApi, fixture_state
 from tests.browser.test_trader_console import wait_for_revision
 
 ARS_CHE = "EPL-2026-ARS-CHE"
+IOT_CLIENT_ID_MAX_LENGTH = 128  # AWS IoT Core quota for an MQTT client id
 
 
 @pytest.fixture
@@ -120,3 +121,28 @@ def test_a_dropped_feed_keeps_reconnecting_through_failed_attempts_until_it_is_l
     book = trading_api.feed(ARS_CHE, match_minute=20)
     publish(fake_aws, book)
     wait_for_revision(page, ARS_CHE, book["revision"])
+
+
+def test_two_tabs_of_one_trader_stay_live_side_by_side(
+    context: Any, aws_console: ConsoleServer, fake_aws: FakeAws, trading_api: StandInTradingApi
+) -> None:
+    # Given one trader (one Cognito identity) signed in on two tabs; like IoT Core, the fake drops the older of
+    # two connections with one client id
+    trading_api.add_fixture(fixture_state(ARS_CHE, "Arsenal", "Chelsea"))
+    with console_tab(context, aws_console.url) as first, console_tab(context, aws_console.url) as second:
+        sign_in_with_cognito(first)
+        sign_in_with_cognito(second)
+
+        # When a book is published a moment later
+        second.wait_for_timeout(3_000)  # long enough for a knocked-off tab to reconnect and knock off the other
+        book = trading_api.feed(ARS_CHE, match_minute=20)
+        publish(fake_aws, book)
+
+        # Then each tab connected once, as its own client under the trader's identity, and both show the book
+        client_ids = [c.client_id for c in fake_aws.iot.connections]
+        assert len(client_ids) == 2 and len(set(client_ids)) == 2, client_ids
+        for client_id in client_ids:
+            assert client_id.startswith(f"{IDENTITY_ID}-") and len(client_id) < IOT_CLIENT_ID_MAX_LENGTH
+        for tab in (first, second):
+            wait_for_revision(tab, ARS_CHE, book["revision"])
+            assert tab.locator("#connection").get_attribute("data-state") == "live"

@@ -251,7 +251,8 @@ def test_iot_access_is_limited_to_the_price_topic_prefix(dev_app: SynthesizedApp
         assert st["Effect"] == "Allow"
         resource = _flatten(st["Resource"])
         if st["Action"] == "iot:Connect":
-            assert ":client/${cognito-identity.amazonaws.com:sub}" in resource
+            # own identity id, then "-" and the tab's suffix (the closing quote: nothing follows)
+            assert ':client/${cognito-identity.amazonaws.com:sub}-*"' in resource, resource
         else:
             assert f"/{IOT_PRICE_TOPIC_PREFIX}/*" in resource, resource
 

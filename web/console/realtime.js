@@ -23,11 +23,13 @@ export function retryDelayMs(failures, random = Math.random) {
   return ceiling / 2 + (random() * ceiling) / 2;
 }
 
-async function iotTarget(config, api, session) {
+async function iotTarget(config, api, session, tabId) {
   const { identityId } = await api.startRealtimeSession(); // attaches the IoT policy to this identity
   const credentials = await identityCredentials(config.auth, identityId, session.token);
   const url = await presignUrl({ host: config.realtime.endpoint, region: config.realtime.region, ...credentials });
-  return { url, clientId: identityId }; // the IoT policy allows connecting only as your own identity
+  // The IoT policy allows client ids "{your identity id}-*". The tab's own suffix keeps a trader's tabs apart: IoT
+  // Core drops the older connection of two with one client id. At most 51 + 1 + 8 characters (IoT's limit: 128).
+  return { url, clientId: `${identityId}-${tabId}` };
 }
 
 /**
@@ -68,7 +70,7 @@ export function connectRealtime({ config, api, session, onBook, onState, onError
     report("connecting");
     try {
       const target = iot
-        ? await iotTarget(config, api, session)
+        ? await iotTarget(config, api, session, tabId)
         : { url: config.realtime.url, clientId: `trader-console-${session.username}-${tabId}` };
       if (closed) return;
       client = connect(target);
