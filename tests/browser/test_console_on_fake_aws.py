@@ -8,7 +8,8 @@ real services do only now and then. The trader and query APIs are the stand-in (
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,15 @@ def sign_in_with_cognito(page: Any, *, wait_live: bool = True) -> None:
 
 def wait_live_feed(page: Any, timeout_ms: int = READY_TIMEOUT_MS) -> None:
     page.wait_for_selector("#connection[data-state='live']", timeout=timeout_ms)
+
+
+def wait_until(page: Any, condition: Callable[[], bool], timeout_s: float = 30) -> None:
+    """Poll ``condition`` while the page runs (the fakes answer only while Playwright is waiting)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not true within {timeout_s} s")
+        page.wait_for_timeout(100)
 
 
 def publish(fake_aws: FakeAws, book: dict[str, Any]) -> None:
@@ -146,3 +156,43 @@ def test_two_tabs_of_one_trader_stay_live_side_by_side(
         for tab in (first, second):
             wait_for_revision(tab, ARS_CHE, book["revision"])
             assert tab.locator("#connection").get_attribute("data-state") == "live"
+
+
+def test_a_command_refused_for_an_expired_token_is_sent_once_more_with_a_refreshed_token(
+    page: Any, fake_aws: FakeAws, trading_api: StandInTradingApi
+) -> None:
+    # Given a trader signed in whose ID token has since expired (the API refuses it)
+    trading_api.add_fixture(fixture_state(ARS_CHE, "Arsenal", "Chelsea"))
+    sign_in_with_cognito(page)
+    (signed_in_token,) = fake_aws.cognito.id_tokens
+    fake_aws.cognito.expire(signed_in_token)
+
+    # When the trader suspends the fixture
+    card(page, ARS_CHE).get_by_role("button", name="Suspend every market of this fixture").click()
+
+    # Then the console refreshed the token with the refresh token, and the command went through, once
+    wait_for_revision(page, ARS_CHE, 2)
+    assert card(page, ARS_CHE).get_attribute("data-status") == "suspended"
+    assert trading_api.commands == [(ARS_CHE, {"command": "suspend"})]
+    assert [r["AuthParameters"]["REFRESH_TOKEN"] for r in fake_aws.cognito.refreshes()] == ["fake-refresh-token-1"]
+    assert page.locator("#console").is_visible() and page.locator("#error-banner").is_hidden()
+
+
+def test_the_id_token_is_refreshed_before_it_expires(
+    page: Any, fake_aws: FakeAws, trading_api: StandInTradingApi
+) -> None:
+    # Given a trader signed in with an ID token that lasts 6 s (Cognito's last an hour); refreshed ones last an hour
+    trading_api.add_fixture(fixture_state(ARS_CHE, "Arsenal", "Chelsea"))
+    fake_aws.cognito.token_lifetime_s = 6
+    sign_in_with_cognito(page)
+    fake_aws.cognito.token_lifetime_s = 3600
+
+    # When the token nears its end
+    wait_until(page, lambda: len(fake_aws.cognito.refreshes()) == 1, timeout_s=20)
+    fake_aws.cognito.expire(fake_aws.cognito.id_tokens[0])
+
+    # Then the console already holds a fresh token: a command goes through with no refusal and no second refresh
+    card(page, ARS_CHE).get_by_role("button", name="Suspend every market of this fixture").click()
+    wait_for_revision(page, ARS_CHE, 2)
+    assert trading_api.commands == [(ARS_CHE, {"command": "suspend"})]
+    assert len(fake_aws.cognito.refreshes()) == 1

@@ -1,5 +1,6 @@
 // The trader and query APIs (contract: the helper brief / README "Trader console"). Every call sends the
-// sign-in token; a 401 means the token is gone or expired, and the console goes back to sign-in.
+// sign-in token; a 401 means the token is gone or expired: the call is made once more with a renewed token
+// when one can be had, and otherwise the console goes back to sign-in.
 
 export class ApiError extends Error {
   constructor(status, message, field = null) {
@@ -22,8 +23,9 @@ async function errorFrom(response) {
   return new ApiError(response.status, message, field);
 }
 
-export function createApi({ traderApiUrl, queryApiUrl, token, onUnauthorized }) {
-  async function call(method, url, body) {
+/** `renewToken()` resolves true once a fresh token is in place, false when there is none to be had. */
+export function createApi({ traderApiUrl, queryApiUrl, token, onUnauthorized, renewToken = async () => false }) {
+  async function call(method, url, body, renewed = false) {
     const headers = { Authorization: token() };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
@@ -33,6 +35,9 @@ export function createApi({ traderApiUrl, queryApiUrl, token, onUnauthorized }) 
       throw new ApiError(0, `cannot reach ${new URL(url, window.location.href).host}: ${error.message}`);
     }
     if (response.status === 401) {
+      // The authorizer refused the token before the API did anything, so sending the request again cannot
+      // apply a command twice. Once: a token refused right after renewal means the session is over.
+      if (!renewed && (await renewToken())) return call(method, url, body, true);
       onUnauthorized();
       throw new ApiError(401, "signed out: sign in again");
     }

@@ -2,11 +2,13 @@
 // fixture), show the board, and send trader commands. config.json beside the page says where everything is.
 
 import { createApi } from "./api.js";
-import { cognitoAnswerMfa, cognitoSignIn, localSignIn } from "./auth.js";
+import { cognitoAnswerMfa, cognitoRefresh, cognitoSignIn, localSignIn } from "./auth.js";
 import { Board } from "./board.js";
 import { connectRealtime } from "./realtime.js";
 
 const BOOK_FETCH_CONCURRENCY = 6;
+// Renew the ID token at 90 % of its life (54 min of Cognito's hour), before the API starts refusing it.
+const TOKEN_RENEWAL_AT = 0.9;
 
 const view = {
   signIn: document.getElementById("sign-in"),
@@ -27,7 +29,9 @@ const view = {
 };
 
 let config = null;
-let session = null; // { token, username }
+let session = null; // { token, username }; from Cognito also { refreshToken, expiresInMs }, in memory only
+let renewalTimer = null;
+let renewal = null; // the token renewal in flight: a burst of 401s shares it
 let realtime = null;
 let board = null;
 let mfaChallenge = null;
@@ -64,6 +68,8 @@ function showSignIn(message = "") {
   realtime?.close();
   realtime = null;
   board?.detach(); // the next sign-in's board takes over #board's clicks
+  clearTimeout(renewalTimer);
+  renewal = null;
   session = null;
   mfaChallenge = null;
   view.console.hidden = true;
@@ -96,12 +102,39 @@ async function sendCommand(fixtureId, command, control, input = null) {
   }
 }
 
+function scheduleRenewal() {
+  clearTimeout(renewalTimer);
+  if (!session?.refreshToken) return; // a local sign-in's token does not expire
+  renewalTimer = setTimeout(renewSession, session.expiresInMs * TOKEN_RENEWAL_AT);
+}
+
+/** A fresh ID token from the refresh token; resolves false when there is none to be had (the session is over). */
+function renewSession() {
+  if (!session?.refreshToken) return Promise.resolve(false);
+  if (renewal) return renewal;
+  const renewing = session;
+  const pending = cognitoRefresh(config.auth, renewing)
+    .then((fresh) => {
+      if (session !== renewing) return false; // signed out meanwhile
+      Object.assign(session, fresh); // in place: the live feed reads session.token when it reconnects
+      scheduleRenewal();
+      return true;
+    })
+    .catch(() => false) // the next 401 tries again, and signs out if that fails too
+    .finally(() => {
+      if (renewal === pending) renewal = null;
+    });
+  renewal = pending;
+  return pending;
+}
+
 function api() {
   return createApi({
     traderApiUrl: config.traderApiUrl,
     queryApiUrl: config.queryApiUrl,
     token: () => session?.token ?? "",
     onUnauthorized: signedOut,
+    renewToken: renewSession,
   });
 }
 
@@ -127,6 +160,7 @@ async function startConsole() {
   view.signIn.hidden = true;
   view.console.hidden = false;
   view.user.textContent = session.username;
+  scheduleRenewal();
   view.board.replaceChildren();
   board = new Board(view.board, { onCommand: sendCommand });
   try {

@@ -1,6 +1,7 @@
 // Sign-in. Local mode: the local gateway's POST /local/sign-in hands out a token for a user name.
 // Cognito mode: USER_PASSWORD_AUTH, then the SOFTWARE_TOKEN_MFA challenge (the user pool requires MFA),
-// by plain fetch to Cognito's JSON API; the ID token is the API's Authorization header.
+// by plain fetch to Cognito's JSON API; the ID token is the API's Authorization header. It lasts an hour; the
+// refresh token (a trading day) gets the next one with REFRESH_TOKEN_AUTH. Both stay in memory, never in storage.
 
 import { ApiError } from "./api.js";
 
@@ -32,8 +33,10 @@ async function cognitoCall(region, target, payload) {
   return body;
 }
 
-function signedIn(result, username) {
-  return { token: result.AuthenticationResult.IdToken, username };
+// ExpiresIn (seconds) rather than the token's `exp`: it needs no agreement between this clock and Cognito's.
+function signedIn(result, username, refreshToken = result.AuthenticationResult.RefreshToken) {
+  const { IdToken, ExpiresIn } = result.AuthenticationResult;
+  return { token: IdToken, refreshToken, expiresInMs: ExpiresIn * 1000, username };
 }
 
 /** Step one: user name and password. Answers either a signed-in session or an MFA challenge to answer. */
@@ -58,6 +61,17 @@ export async function cognitoAnswerMfa(auth, challenge, code) {
     ChallengeResponses: { USERNAME: challenge.username, SOFTWARE_TOKEN_MFA_CODE: code },
   });
   return signedIn(result, challenge.username);
+}
+
+/** A fresh ID token for `session` (from `cognitoSignIn` or `cognitoAnswerMfa`), with its refresh token. */
+export async function cognitoRefresh(auth, session) {
+  const result = await cognitoCall(auth.region, "InitiateAuth", {
+    AuthFlow: "REFRESH_TOKEN_AUTH",
+    ClientId: auth.userPoolClientId,
+    AuthParameters: { REFRESH_TOKEN: session.refreshToken },
+  });
+  // A new refresh token comes only when the client rotates them; otherwise the one we hold stays valid.
+  return signedIn(result, session.username, result.AuthenticationResult.RefreshToken ?? session.refreshToken);
 }
 
 /** Temporary AWS credentials for the caller's Cognito identity (to presign the IoT WebSocket URL). */
