@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import boto3
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -26,6 +27,7 @@ from local_engine.lambda_runtime import LambdaRuntime, sns_lambda_event
 from local_engine.mqtt import MosquittoBroker, MqttRelay
 from local_engine.patching import patched as _patched
 from local_engine.provisioner import ProvisionedApp, provision
+from stacks.constants import EXECUTION_INPUT_LIMIT_BYTES
 
 REGION = "eu-west-1"
 # The engine takes over a few of moto's internals (the Lambda runner, SNS -> Lambda delivery, the
@@ -440,8 +442,21 @@ class LocalEngine:
         """``StartSyncExecution``, which moto lacks: start, wait for the end, answer in that API's response shape.
 
         Used by the local gateway. Feed events (the ingest API) are accounted like submitted ones; trader
-        commands are not feed events and are not.
+        commands are not feed events and are not. An input over Step Functions' 256 KB is refused as the service
+        refuses it (``ValidationException``, HTTP 400), which moto does not check.
         """
+        if len(execution_input.encode()) > EXECUTION_INPUT_LIMIT_BYTES:
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "ValidationException",
+                        "Message": f"1 validation error detected: Value at 'input' failed to satisfy constraint: "
+                        f"Member must have length less than or equal to {EXECUTION_INPUT_LIMIT_BYTES}",
+                    },
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                "StartSyncExecution",
+            )
         if state_machine_arn == self.feed_state_machine_arn:
             arn = self.start_execution_named(state_machine_arn, name, execution_input, await_result=True)
             unique = arn.rsplit(":", 1)[1]

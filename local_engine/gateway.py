@@ -164,7 +164,12 @@ class Request:
 
 
 def validation_errors(validator: Draft4Validator, body: Any) -> Iterator[str]:
-    """Each schema violation as API Gateway words it: where, and what is wrong."""
+    """Each schema violation, where and what is wrong, in jsonschema's words.
+
+    Locally the path is always given. API Gateway's own messages (its validator's) name a field only when it is
+    missing or not allowed; for a wrong value they say what is wrong but not where, which is why the trader API's
+    schema checks nothing else and the workflow names the field (docs/trader-api.md).
+    """
     errors = sorted(validator.iter_errors(body), key=lambda e: (len(e.path), str(e.path)))
     envelope = [e for e in errors if not (e.validator == "oneOf" and not e.path)]
     for error in envelope:
@@ -304,7 +309,12 @@ class LocalGateway:
         )
         if chosen is None:
             return Response(500, json.dumps({"message": "Internal server error"}))
-        return Response(int(chosen["StatusCode"]), render(chosen["ResponseTemplates"]["application/json"], "{}"))
+        # The template sees the service's error body as API Gateway passes it: AWS JSON's {"__type", "message"}.
+        details = getattr(error, "response", {}).get("Error", {})
+        service_body = json.dumps({"__type": details.get("Code", type(error).__name__), "message": str(error)})
+        context = request.context()
+        body = render(chosen["ResponseTemplates"]["application/json"], service_body, context=context)
+        return Response(int(context["responseOverride"].get("status", chosen["StatusCode"])), body.strip() + "\n")
 
     def _respond(self, request: Request, service_response: dict[str, Any]) -> Response:
         """The integration's default response, its template rendered (and its status override applied)."""

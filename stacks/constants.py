@@ -9,6 +9,9 @@ TRADER_COMMAND_SCHEMA_FILE = PROJECT_ROOT / "docs" / "schemas" / "trader-command
 # Built by `make build`: the Lambda dependencies for arm64, installed with pip --platform (no Docker).
 LAMBDA_LAYER_DIR = PROJECT_ROOT / ".build" / "lambda-layer"
 
+# Step Functions caps an execution's input at 256 KB (262,144 bytes of UTF-8); API Gateway takes bodies up to 10 MB.
+EXECUTION_INPUT_LIMIT_BYTES = 262_144
+
 SERVICE_NAME = "sports-trading-engine"
 METRICS_NAMESPACE = "SportsTradingEngine"
 

@@ -32,8 +32,10 @@ def feed_event_schema() -> dict[str, Any]:
     checked at the top level, next to the ``oneOf`` of one schema per event type. API Gateway's validator reports
     only top-level keyword failures: a failed ``oneOf`` (or ``allOf``) is one message, "matched 0 out of 10",
     with the branch details nested and not shown. At the top level, a missing sequence, a bad fixture_id, an
-    unknown type or another sport is reported on its own, naming the field. Each type's branch stays as strict
-    as before (its required fields, no additional properties).
+    unknown type or another sport is reported on its own; its message names the field when the field is missing
+    or unknown, and otherwise says what is wrong with the value but not where (the trader API avoids that by
+    validating in its workflow: the feed's forwarder is a machine, and keeps the message with the event it
+    dead-letters). Each type's branch stays as strict as before (its required fields, no additional properties).
     """
     generated = TypeAdapter(FeedEvent).json_schema()
     definitions = generated.pop("$defs", {})
@@ -48,76 +50,46 @@ def feed_event_schema() -> dict[str, Any]:
 
 
 def trader_command_schema() -> dict[str, Any]:
-    """The trader-command schema in draft 4, built like the feed event's: ``command`` checked at the top level."""
+    """The trader-command schema in draft 4: a JSON object with a command and no field that no command has.
+
+    API Gateway's validator names a field only when it is missing (``object has missing required properties``) or
+    not allowed (``object instance has properties which are not allowed``); a wrong type, a value out of range or a
+    failed pattern is reported without saying where (``numeric instance is greater than the required maximum``),
+    and a body that matches no ``oneOf`` branch as ``instance failed to match exactly one schema``. So the edge
+    checks only what it can name, and the trader-command workflow's first task validates the rest with the models
+    (``lambdas/handlers/check_trader_command.py``), answering a 400 that names the field. The fields are listed,
+    unconstrained, only to refuse unknown ones by name.
+    """
     generated = TypeAdapter(TraderCommand).json_schema()
     definitions = generated.pop("$defs", {})
-    branches = _one_branch_per_command(_to_draft4(generated, definitions)["oneOf"])
+    described: dict[str, str] = {}
+    for branch in _to_draft4(generated, definitions)["oneOf"]:
+        for name, field in branch["properties"].items():
+            described.setdefault(name, field.get("description", "validated by the trader-command workflow"))
     return {
         "$schema": "http://json-schema.org/draft-04/schema#",
         "title": "TraderCommand",
-        "description": "One trader command (docs/trader-api.md)",
-        **_envelope(branches, discriminator="command", every_shared_field=True),
-        "oneOf": branches,
+        "description": "One trader command (docs/trader-api.md); its fields are validated by the workflow",
+        "type": "object",
+        "required": ["command"],
+        # Described, not constrained (and never empty: CloudFormation templates drop empty objects)
+        "properties": {name: {"description": described[name]} for name in sorted(described)},
+        "additionalProperties": False,
     }
 
 
-def _one_branch_per_command(branches: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The forms of one command (set_pre_match's three) as one branch: every form's fields, none required.
-
-    API Gateway names no field when a body matches no ``oneOf`` branch, so a set_pre_match missing a field of its
-    form, or mixing two forms, would be refused without saying which field. With one branch the schema still
-    bounds every field and refuses unknown ones; the workflow's pre-match Lambda, validating with the models,
-    then names the missing or extra field in a 400.
-    """
-    merged: dict[str, dict[str, Any]] = {}
-    for branch in branches:
-        (command,) = branch["properties"]["command"]["enum"]
-        if command not in merged:
-            merged[command] = branch
-            continue
-        first = merged[command]
-        merged[command] = {
-            **first,
-            "description": f"{command}, in one of its forms (docs/trader-api.md)",
-            "properties": {**first["properties"], **branch["properties"]},
-            "required": [name for name in first["required"] if name in branch["required"]],
-        }
-    return list(merged.values())
-
-
-def _envelope(
-    branches: list[dict[str, Any]], discriminator: str = "type", *, every_shared_field: bool = False
-) -> dict[str, Any]:
-    """The fields every branch requires, with their constraints, and the discriminator as one of its values.
-
-    With ``every_shared_field``, every branch's fields are checked at the top level too (a field constrained
-    differently by different branches must meet one of those constraints), so a margin out of range is reported
-    as ``margin`` rather than as "matched 0 out of 5".
-    """
+def _envelope(branches: list[dict[str, Any]], discriminator: str = "type") -> dict[str, Any]:
+    """The fields every branch requires, with their constraints, and the discriminator as one of its values."""
     required = [name for name in branches[0]["required"] if all(name in branch["required"] for branch in branches)]
     properties = {name: branches[0]["properties"][name] for name in required}
     for name in required:
         if name != discriminator and any(branch["properties"][name] != properties[name] for branch in branches):
             raise ValueError(f"envelope field {name!r} differs between branches")
-    if every_shared_field:
-        for branch in branches:
-            for name in branch["properties"]:
-                if name in properties or name == discriminator:
-                    continue
-                declared: list[dict[str, Any]] = []
-                for other in branches:
-                    if name in other["properties"] and other["properties"][name] not in declared:
-                        declared.append(other["properties"][name])
-                # Branches that constrain the field differently: the value must satisfy one of them.
-                properties[name] = declared[0] if len(declared) == 1 else {"anyOf": declared}
     properties[discriminator] = {
         "type": "string",
         "enum": [value for branch in branches for value in branch["properties"][discriminator]["enum"]],
     }
-    envelope: dict[str, Any] = {"type": "object", "required": required, "properties": properties}
-    if every_shared_field:
-        envelope["additionalProperties"] = False  # every branch's fields are listed: an unknown one is named here
-    return envelope
+    return {"type": "object", "required": required, "properties": properties}
 
 
 def _to_draft4(node: Any, definitions: dict[str, Any]) -> Any:

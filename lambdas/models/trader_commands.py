@@ -154,12 +154,5 @@ TraderCommand = Annotated[
         custom_error_message="command: must be one of suspend, resume, set_margin, set_pre_match, override_price",
     ),
 ]
-# What the trader-command workflow's pre-match task takes (lambdas/handlers/calibrate_pre_match.py).
-PreMatchCommand = Annotated[
-    Annotated[SetPreMatch, Tag("set_pre_match")]
-    | Annotated[SetPreMatchFromSupremacy, Tag("set_pre_match:supremacy")]
-    | Annotated[SetPreMatchFromOdds, Tag("set_pre_match:odds")],
-    Discriminator(
-        _command_form, custom_error_type="invalid_command", custom_error_message="command: must be set_pre_match"
-    ),
-]
+# The forms of set_pre_match (lambdas/handlers/check_trader_command.py turns each into the model's inputs).
+PreMatchCommand = SetPreMatch | SetPreMatchFromSupremacy | SetPreMatchFromOdds

@@ -121,10 +121,7 @@ class IngestApi(Construct):
                 validate_request_body=True,
                 validate_request_parameters=True,
             ),
-            method_responses=[
-                apigateway.MethodResponse(status_code="202"),
-                apigateway.MethodResponse(status_code="503"),
-            ],
+            method_responses=[apigateway.MethodResponse(status_code=code) for code in ("202", "400", "500", "503")],
         )
         # The identity the on-prem forwarder signs with: it may call this one method and nothing else.
         # Principals of this account assume it (the forwarder's own credentials, e.g. IAM Roles Anywhere).

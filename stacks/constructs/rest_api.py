@@ -78,8 +78,9 @@ def sync_execution_integration(
     """``states:StartSyncExecution`` straight from API Gateway, no Lambda.
 
     StartSyncExecution answers HTTP 200 whatever the execution's end, so ``response_template`` maps the
-    outcome itself (``$context.responseOverride.status``). Step Functions refusing the call (throttled, its
-    own fault: a 4xx/5xx from the service) is a 503 with ``unavailable_body``: the caller retries later.
+    outcome itself (``$context.responseOverride.status``). Step Functions refusing the call is mapped by why
+    (:func:`refused_start_template`): throttled or its own fault is a 503 with ``unavailable_body``, and the caller
+    retries later; a body too large for an execution's input is a 400 naming the body, which no retry would cure.
     """
     return apigateway.AwsIntegration(
         service="states",
@@ -94,10 +95,37 @@ def sync_execution_integration(
                     status_code=status_code, response_templates={"application/json": response_template}
                 ),
                 apigateway.IntegrationResponse(
-                    selection_pattern=r"[45]\d{2}",
+                    selection_pattern=r"5\d{2}",
                     status_code="503",
                     response_templates={"application/json": unavailable_body},
                 ),
+                apigateway.IntegrationResponse(
+                    selection_pattern=r"4\d{2}",
+                    status_code="400",
+                    response_templates={"application/json": refused_start_template(unavailable_body)},
+                ),
             ],
         ),
+    )
+
+
+def refused_start_template(unavailable_body: str) -> str:
+    """The answer when Step Functions refuses to start an execution with a 4xx, by the error's ``__type``.
+
+    Throttling is a 503 with ``unavailable_body`` (retry later); an input Step Functions cannot take (over 256 KB,
+    ``ValidationException`` or ``InvalidExecutionInput``) is a 400 naming the body; anything else (access denied, no
+    such state machine) is the deployment's fault, a 500.
+    """
+    return (
+        "#set($type = \"$input.path('$.__type')\")\n"
+        '#if($type.contains("Throttling"))\n'
+        "#set($context.responseOverride.status = 503)\n"
+        f"{unavailable_body}\n"
+        '#elseif($type.contains("ValidationException") || $type.contains("InvalidExecutionInput"))\n'
+        '{"message": "body: too large for a workflow execution (Step Functions takes at most 256 KB)", '
+        '"field": "body"}\n'
+        "#else\n"
+        "#set($context.responseOverride.status = 500)\n"
+        '{"message": "the workflow could not be started", "error": "$util.escapeJavaScript($type)"}\n'
+        "#end"
     )

@@ -153,7 +153,8 @@ class TraderApi(Construct):
             )
 
         command_responses = [
-            apigateway.MethodResponse(status_code=code) for code in ("200", "400", "404", "409", "502", "503", "504")
+            apigateway.MethodResponse(status_code=code)
+            for code in ("200", "400", "404", "409", "500", "502", "503", "504")
         ]
         fixtures_resource = self.api.root.add_resource("fixtures")
         fixture_resource = fixtures_resource.add_resource("{fixture_id}")

@@ -37,17 +37,17 @@ class TraderCommandWorkflow(Construct):
         price_topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, id_)
-        self.pre_match_function = engine_function(
+        self.check_command_function = engine_function(
             self,
-            "CalibratePreMatch",
-            handler="lambdas.handlers.calibrate_pre_match.handler",
-            description="set_pre_match: goal expectations from supremacy and total, or calibrated from odds",
+            "CheckTraderCommand",
+            handler="lambdas.handlers.check_trader_command.handler",
+            description="Validates a trader command, naming the field; set_pre_match's goal expectations and rho",
             config=config,
             memory_size=1024,  # the odds solve is numpy work, like pricing
             timeout_seconds=4,  # under the workflow task's 5 s
         )
         acknowledge(
-            self.pre_match_function,
+            self.check_command_function,
             "Serverless-LambdaDLQ",
             "Invoked synchronously by the workflow, which answers the trader with the error: nothing to redeliver",
         )
@@ -60,7 +60,7 @@ class TraderCommandWorkflow(Construct):
                 "PricesTableName": prices.table_name,
                 "TraderActionsTableName": trader_actions.table_name,
                 "PriceFixtureFunctionArn": pricing_function.function_arn,
-                "CalibratePreMatchFunctionArn": self.pre_match_function.function_arn,
+                "CheckTraderCommandFunctionArn": self.check_command_function.function_arn,
                 "PriceTopicArn": price_topic.topic_arn,
             },
             config=config,
@@ -85,6 +85,6 @@ class TraderCommandWorkflow(Construct):
         iam.Grant.add_to_principal(
             grantee=self.state_machine,
             actions=["lambda:InvokeFunction"],
-            resource_arns=[self.pre_match_function.function_arn],
+            resource_arns=[self.check_command_function.function_arn],
         )
         price_topic.grant_publish(self.state_machine)

@@ -255,7 +255,7 @@ def test_pre_match_inputs_are_taken_in_each_form(gateway: LocalGateway, engine: 
         ({"command": "set_pre_match", "supremacy": 0.4, "total_goals_expected": 2.6, "home_goals_expected": 1.0},
          "home_goals_expected"),
         ({"command": "set_pre_match", "odds": {"home": 2.1, "draw": 3.4, "away": 3.6, "over_2_5": 0.5,
-          "under_2_5": 1.9}}, "odds/over_2_5"),
+          "under_2_5": 1.9}}, "odds.over_2_5"),
     ],
 )  # fmt: skip
 def test_pre_match_inputs_the_model_cannot_take_are_refused_naming_the_field(

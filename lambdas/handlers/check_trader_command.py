@@ -1,15 +1,18 @@
-"""Pre-match task of the trader-command workflow: any form of ``set_pre_match`` in, the model's inputs out.
+"""First task of the trader-command workflow: the command validated, and ``set_pre_match`` turned into model inputs.
+
+API Gateway's validator cannot say which field is wrong (docs/trader-api.md), so the API only checks that the body
+is an object with a command and no unknown field; this function validates the rest with the models
+(lambdas/models/trader_commands.py) and answers ``{"refused": "<field>: <reason>"}``, which the workflow turns into
+a 400. A refusal is an answer, not a failure of this function: raising would count as a Lambda error, trip the
+function's error alarm and page operations for a trader's typo. It reads and writes nothing, and runs before the
+fixture is loaded, so a refused command changes and audits nothing.
 
 The trader gives the pre-match inputs as goal expectations, as supremacy and total, or as market odds to
-calibrate from (lambdas/models/trader_commands.py). This function turns each into what the fixture holds and the
-pricing Lambda reads: each side's expected goals and, when calibrated from odds, the Dixon-Coles rho. It reads
-and writes nothing; the workflow writes its answer under the fixture's revision guard.
-
-Odds are calibrated as ``make price --odds`` does: the margin is removed, then goal expectations and rho are
-solved so that the model reproduces the fair home/draw/away and over/under 2.5 probabilities exactly
-(docs/pricing.md). Inputs the model cannot take are answered ``{"refused": "<field>: <reason>"}``, which the
-workflow turns into a 400. A refusal is an answer, not a failure of this function: raising would count as a Lambda
-error, trip the function's error alarm and page operations for a trader's typo.
+calibrate from. For ``set_pre_match`` the answer is what the fixture then holds and the pricing Lambda reads: each
+side's expected goals and, when calibrated from odds, the Dixon-Coles rho. Odds are calibrated as
+``make price --odds`` does: the margin is removed, then goal expectations and rho are solved so that the model
+reproduces the fair home/draw/away and over/under 2.5 probabilities exactly (docs/pricing.md). Any other command
+is answered ``{}``: the workflow applies it as sent.
 """
 
 from __future__ import annotations
@@ -19,13 +22,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter, ValidationError
 
-from lambdas.models.trader_commands import PreMatchCommand, SetPreMatch, SetPreMatchFromOdds
+from lambdas.models.trader_commands import PreMatchCommand, SetPreMatch, SetPreMatchFromOdds, TraderCommand
 from lambdas.observability import logger, tracer
-from lambdas.pricing import PricingRequest, price_fixture
-from lambdas.pricing.model import DEFAULT_RHO, PricingInputError, goal_expectations_from_supremacy
-from lambdas.pricing.odds import dixon_coles_from_odds
 
-_PRE_MATCH_COMMAND: TypeAdapter[PreMatchCommand] = TypeAdapter(PreMatchCommand)
+_TRADER_COMMAND: TypeAdapter[TraderCommand] = TypeAdapter(TraderCommand)
 
 # The pricing package names its inputs as its own functions do; the API names them as the command does.
 _API_FIELD = {
@@ -50,6 +50,11 @@ def pre_match_inputs(command: PreMatchCommand) -> dict[str, float | None]:
             "away_goals_expected": command.away_goals_expected,
             "dixon_coles_rho": None,
         }
+    # The pricing package (numpy, the engine) is imported on the first set_pre_match only: every other command is
+    # answered without it, so a cold start does not hold up a trader's suspension by the ~0.7 s it takes to load.
+    from lambdas.pricing.model import goal_expectations_from_supremacy
+    from lambdas.pricing.odds import dixon_coles_from_odds
+
     if isinstance(command, SetPreMatchFromOdds):
         odds = command.odds
         home, away, rho = dixon_coles_from_odds(
@@ -70,6 +75,9 @@ def _first_problem(error: ValidationError) -> str:
 
 def _check_priceable(inputs: dict[str, float | None]) -> None:
     """Every later book of the fixture is priced from what is stored: it must price now."""
+    from lambdas.pricing import PricingRequest, price_fixture
+    from lambdas.pricing.model import DEFAULT_RHO
+
     rho = inputs["dixon_coles_rho"]
     home, away = inputs["home_goals_expected"], inputs["away_goals_expected"]
     assert home is not None and away is not None  # pre_match_inputs always sets both
@@ -79,16 +87,25 @@ def _check_priceable(inputs: dict[str, float | None]) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(payload: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """``{"command": <set_pre_match body>}`` in; the goal expectations and rho to store, or the refusal, out."""
+    """``{"command": <body>}`` in; ``{}``, the pre-match inputs to store, or ``{"refused": ...}`` out."""
     try:
-        inputs = pre_match_inputs(_PRE_MATCH_COMMAND.validate_python(payload.get("command")))
-        _check_priceable(inputs)
+        # Strict, as JSON Schema is: "0.05" is not a margin, 60.0 is not a number of seconds.
+        command = _TRADER_COMMAND.validate_python(payload.get("command"), strict=True)
     except ValidationError as error:
-        refusal = _first_problem(error)
+        return _refused(_first_problem(error))
+    if not isinstance(command, PreMatchCommand):
+        return {}
+    from lambdas.pricing.model import PricingInputError
+
+    try:
+        inputs = pre_match_inputs(command)
+        _check_priceable(inputs)
     except PricingInputError as error:
-        refusal = f"{_API_FIELD.get(error.field, error.field)}: {error.reason}"
-    else:
-        logger.info("pre-match inputs", extra=inputs)
-        return inputs
-    logger.info("pre-match inputs refused", extra={"refusal": refusal})
+        return _refused(f"{_API_FIELD.get(error.field, error.field)}: {error.reason}")
+    logger.info("pre-match inputs", extra=inputs)
+    return inputs
+
+
+def _refused(refusal: str) -> dict[str, str]:
+    logger.info("command refused", extra={"refusal": refusal})
     return {"refused": refusal}
