@@ -152,7 +152,7 @@ def test_two_tabs_of_one_trader_stay_live_side_by_side(
         client_ids = [c.client_id for c in fake_aws.iot.connections]
         assert len(client_ids) == 2 and len(set(client_ids)) == 2, client_ids
         for client_id in client_ids:
-            assert client_id.startswith(f"{IDENTITY_ID}-") and len(client_id) < IOT_CLIENT_ID_MAX_LENGTH
+            assert client_id and client_id.startswith(f"{IDENTITY_ID}-") and len(client_id) < IOT_CLIENT_ID_MAX_LENGTH
         for tab in (first, second):
             wait_for_revision(tab, ARS_CHE, book["revision"])
             assert tab.locator("#connection").get_attribute("data-state") == "live"
