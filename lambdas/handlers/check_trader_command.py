@@ -11,8 +11,9 @@ The trader gives the pre-match inputs as goal expectations, as supremacy and tot
 calibrate from. For ``set_pre_match`` the answer is what the fixture then holds and the pricing Lambda reads: each
 side's expected goals and, when calibrated from odds, the Dixon-Coles rho. Odds are calibrated as
 ``make price --odds`` does: the margin is removed, then goal expectations and rho are solved so that the model
-reproduces the fair home/draw/away and over/under 2.5 probabilities exactly (docs/pricing.md). Any other command
-is answered ``{}``: the workflow applies it as sent.
+reproduces the fair home/draw/away and over/under 2.5 probabilities exactly (docs/pricing.md). A suspension or
+resumption of one market (a type and its line) is answered with the market's key as the fixture keeps it
+(``{"market": "total_goals#2.5"}``); any other command with ``{}``: the workflow applies it as sent.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter, ValidationError
 
-from lambdas.models.trader_commands import PreMatchCommand, SetPreMatch, SetPreMatchFromOdds, TraderCommand
+from lambdas.models.trader_commands import (
+    PreMatchCommand,
+    Resume,
+    SetPreMatch,
+    SetPreMatchFromOdds,
+    Suspend,
+    TraderCommand,
+)
 from lambdas.observability import logger, tracer
 
 _TRADER_COMMAND: TypeAdapter[TraderCommand] = TypeAdapter(TraderCommand)
@@ -67,9 +75,10 @@ def pre_match_inputs(command: PreMatchCommand) -> dict[str, float | None]:
 
 def _first_problem(error: ValidationError) -> str:
     problem = error.errors(include_url=False)[0]
-    if problem["type"] == "invalid_command":
-        return str(problem["msg"])  # names the field itself
     location = ".".join(str(part) for part in problem["loc"][1:])  # [0] is the form's tag
+    if problem["type"] == "invalid_command" or not location:
+        # the command's own check (a discriminator, a model validator) names the field itself
+        return str(problem["msg"]).removeprefix("Value error, ")
     return f"{location}: {problem['msg']}"
 
 
@@ -87,12 +96,16 @@ def _check_priceable(inputs: dict[str, float | None]) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(payload: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """``{"command": <body>}`` in; ``{}``, the pre-match inputs to store, or ``{"refused": ...}`` out."""
+    """``{"command": <body>}`` in; the refusal, the pre-match inputs to store, one market's key, or ``{}`` out."""
     try:
         # Strict, as JSON Schema is: "0.05" is not a margin, 60.0 is not a number of seconds.
         command = _TRADER_COMMAND.validate_python(payload.get("command"), strict=True)
     except ValidationError as error:
         return _refused(_first_problem(error))
+    if isinstance(command, Suspend | Resume) and command.line is not None:
+        # One market: kept on the fixture as "type#line", written the same way whether the trader sent 2 or 2.0,
+        # so a resume finds the suspension it ends.
+        return {"market": f"{command.market_type}#{float(command.line)!r}"}
     if not isinstance(command, PreMatchCommand):
         return {}
     from lambdas.pricing.model import PricingInputError

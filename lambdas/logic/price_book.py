@@ -36,6 +36,7 @@ def pricing_request(state: FixtureState, at: datetime) -> PricingRequest:
         away_red_cards=state.away_red_cards,
         suspended=state.suspension_reason is not None or state.trader_suspended,
         suspended_market_types=state.suspended_market_types,
+        suspended_markets=state.suspended_markets,
         margins=state.margins,
         price_overrides=state.overrides_in_force(at),
     )

@@ -47,6 +47,9 @@ def fixture_detail(state: FixtureState, *, at: datetime) -> dict[str, Any]:
         "trading": {
             "suspended": state.trader_suspended,
             "suspended_market_types": sorted(state.suspended_market_types),
+            "suspended_markets": [
+                {"market_type": market_type, "line": line} for market_type, line in sorted(state.suspended_markets)
+            ],
             "margins": dict(sorted(state.margins.items())),
             "price_overrides": [
                 {

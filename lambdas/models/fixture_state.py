@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MatchPhase = Literal["pre_match", "in_play", "half_time", "full_time"]
 
@@ -68,6 +68,8 @@ class FixtureState(BaseModel):
     revision: Annotated[int, Field(ge=0)] = 0
     trader_suspended: bool = False
     suspended_market_types: frozenset[str] = frozenset()
+    # Single markets of types with lines, kept as a string set of "type#line" (statemachines/trader_command.asl.json).
+    suspended_markets: frozenset[tuple[str, float]] = frozenset()
     margins: dict[str, float] = Field(default_factory=dict)
     price_overrides: dict[OverrideKey, PriceOverride] = Field(default_factory=dict)
 
@@ -89,6 +91,13 @@ class FixtureState(BaseModel):
         collected["margins"] = margins
         collected["price_overrides"] = overrides
         return collected
+
+    @field_validator("suspended_markets", mode="before")
+    @classmethod
+    def _split_market_keys(cls, value: Any) -> Any:
+        if isinstance(value, set | frozenset | list) and all(isinstance(key, str) for key in value):
+            return frozenset((market_type, float(line)) for market_type, line in (k.split("#", 1) for k in value))
+        return value
 
     def overrides_in_force(self, at: datetime) -> dict[OverrideKey, float]:
         return {key: override.price for key, override in self.price_overrides.items() if override.expires_at > at}

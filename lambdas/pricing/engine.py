@@ -120,6 +120,8 @@ class PricingRequest:
     price_ladder: tuple[float, ...] = DEFAULT_PRICE_LADDER
     red_card_own_factor: float = DEFAULT_RED_CARD_OWN_FACTOR
     red_card_opponent_factor: float = DEFAULT_RED_CARD_OPPONENT_FACTOR
+    # One market of a type with lines, e.g. ("total_goals", 2.5): suspended while the type's other lines trade.
+    suspended_markets: frozenset[tuple[str, float]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -581,11 +583,7 @@ def _check_range(field_name: str, value: object, low: float, high: float) -> flo
 
 def _check_trader_settings(request: PricingRequest) -> np.ndarray | None:
     """Validate suspension, margins and overrides; return the per-type margin row (None = all defaults)."""
-    if not isinstance(request.suspended, (bool, np.bool_)):
-        raise PricingInputError("suspended", f"must be true or false, got {request.suspended!r}")
-    unknown = set(request.suspended_market_types).difference(MARKET_TYPES)
-    if unknown:
-        raise PricingInputError("suspended_market_types", f"unknown market types {sorted(unknown)}")
+    _check_suspensions(request)
     margin_row = None
     if request.margins:
         margin_row = _DEFAULT_MARGIN_ROW.copy()
@@ -599,6 +597,18 @@ def _check_trader_settings(request: PricingRequest) -> np.ndarray | None:
         if check_finite(f"price_overrides[{key}]", price) <= 1.0:
             raise PricingInputError(f"price_overrides[{key}]", f"decimal price must be above 1, got {price}")
     return margin_row
+
+
+def _check_suspensions(request: PricingRequest) -> None:
+    if not isinstance(request.suspended, (bool, np.bool_)):
+        raise PricingInputError("suspended", f"must be true or false, got {request.suspended!r}")
+    unknown = set(request.suspended_market_types).difference(MARKET_TYPES)
+    if unknown:
+        raise PricingInputError("suspended_market_types", f"unknown market types {sorted(unknown)}")
+    for market in request.suspended_markets:
+        if not (isinstance(market, tuple) and len(market) == 2 and market[0] in MARKET_TYPES):
+            raise PricingInputError("suspended_markets", f"each must be (market type, line), got {market!r}")
+        check_finite("suspended_markets", market[1])
 
 
 _PLAIN_REAL_TYPES = frozenset({float, int})
@@ -697,6 +707,7 @@ def _has_plain_trader_settings(request: PricingRequest) -> bool:
         request.suspended is False
         and type(markets) is frozenset
         and not markets
+        and not request.suspended_markets
         and type(margins) is dict
         and not margins
         and type(overrides) is dict
@@ -968,12 +979,8 @@ def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, feat
     status_codes = np.where(settled, _STATUS_SETTLED, np.where(closed, _STATUS_CLOSED, _STATUS_OPEN))
     for row, index in enumerate(indices):
         request = batch.requests[index]
-        if request.suspended or request.suspended_market_types:
-            by_type = np.isin(shape.type_codes, [MARKET_TYPES.index(t) for t in request.suspended_market_types])
-            targeted = np.ones_like(by_type) if request.suspended else by_type
-            status_codes[row] = np.where(
-                (status_codes[row] == _STATUS_OPEN) & targeted, _STATUS_SUSPENDED, status_codes[row]
-            )
+        if request.suspended or request.suspended_market_types or request.suspended_markets:
+            _suspend_rows(status_codes, row, shape, layouts[row], request)
         if request.price_overrides:
             overrides = request.price_overrides
             selection_offered = offered_mask[row, shape.columns]
@@ -984,6 +991,16 @@ def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, feat
                 if status_codes[row, market] == _STATUS_OPEN:
                     status_codes[row, market] = _STATUS_SUSPENDED
     return len(distinct) == 1, fair, probabilities, prices, status_codes
+
+
+def _suspend_rows(status_codes: np.ndarray, row: int, shape: _Layout, layout: _Layout, request: PricingRequest) -> None:
+    """The trader's suspensions of one fixture of a group, in place: open markets targeted become suspended."""
+    targeted = np.isin(shape.type_codes, [MARKET_TYPES.index(t) for t in request.suspended_market_types])
+    if request.suspended_markets:
+        targeted |= _market_mask(layout, request.suspended_markets)
+    if request.suspended:
+        targeted[:] = True
+    status_codes[row] = np.where((status_codes[row] == _STATUS_OPEN) & targeted, _STATUS_SUSPENDED, status_codes[row])
 
 
 def _build_books(
@@ -1167,8 +1184,10 @@ def _price_single(request: PricingRequest) -> tuple[Market, ...]:
     if selection_offered is not None:
         probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
         prices = np.where(selection_offered, prices, NOT_OFFERED_PRICE)
-    if request.suspended or request.suspended_market_types:
-        statuses = _suspend(layout, statuses, request.suspended, request.suspended_market_types)
+    if request.suspended or request.suspended_market_types or request.suspended_markets:
+        statuses = _suspend(
+            layout, statuses, request.suspended, request.suspended_market_types, request.suspended_markets
+        )
     if request.price_overrides:
         if selection_offered is None:
             selection_offered = np.ones(len(layout.names), dtype=bool)
@@ -1186,12 +1205,28 @@ _OPEN, _SUSPENDED = MARKET_STATUSES[_STATUS_OPEN], MARKET_STATUSES[_STATUS_SUSPE
 _CLOSED = MARKET_STATUSES[_STATUS_CLOSED]
 
 
-def _suspend(layout: _Layout, statuses: Sequence[str], everything: object, market_types: object) -> list[str]:
-    """Open markets become suspended: all of them when ``everything``, else those whose type is in ``market_types``."""
+def _suspend(
+    layout: _Layout,
+    statuses: Sequence[str],
+    everything: object,
+    market_types: object,
+    markets: frozenset[tuple[str, float]] = frozenset(),
+) -> list[str]:
+    """Open markets become suspended: all of them when ``everything``, else those whose type is in ``market_types``
+    and the single markets (type and line) in ``markets``."""
+    by_market = _market_mask(layout, markets) if markets else None
     return [
-        _SUSPENDED if status == _OPEN and (everything or market_type in market_types) else status  # type: ignore[operator]
-        for market_type, status in zip(layout.types, statuses, strict=True)
+        _SUSPENDED
+        if status == _OPEN and (everything or market_type in market_types or (by_market is not None and by_market[m]))  # type: ignore[operator]
+        else status
+        for m, (market_type, status) in enumerate(zip(layout.types, statuses, strict=True))
     ]
+
+
+def _market_mask(layout: _Layout, markets: frozenset[tuple[str, float]]) -> np.ndarray:
+    """Which of the book's markets are among ``markets`` ((type, line) pairs; a line not offered now matches none)."""
+    wanted = {(market_type, _line_value(float(line))) for market_type, line in markets}
+    return np.array([(t, line) in wanted for t, line in zip(layout.types, layout.lines, strict=True)], dtype=bool)
 
 
 def _build_book(

@@ -450,3 +450,33 @@ def test_an_override_no_book_can_carry_is_refused_naming_the_field(
     assert answer["message"] == f"{field}: {reason}"
     assert _fixture_item(engine, fixture_id) == before
     assert len(_audit(engine, fixture_id)) == actions
+
+
+def test_one_line_of_a_market_type_is_suspended_and_resumed(
+    gateway: LocalGateway, engine: LocalEngine, token: str
+) -> None:
+    # Given a fixture in play
+    fixture_id = "E2E-TRADER-ONE-LINE"
+    _start_match(engine, fixture_id, through_sequence=3)
+
+    # When the trader suspends the 2 goals line, written as a whole number
+    status, answer = _command(
+        gateway, token, fixture_id, {"command": "suspend", "market_type": "total_goals", "line": 2}
+    )
+
+    # Then that one market is suspended in the answer's book, the other total lines still trade
+    assert status == 200, answer
+    suspended = {(m["type"], m["line"]) for m in answer["book"]["markets"] if m["status"] == "suspended"}
+    assert suspended == {("total_goals", 2.0)}
+    assert {m["status"] for m in _market(answer["book"], "total_goals") if m["line"] != 2.0} == {"open"}
+    assert _fixture_item(engine, fixture_id)["suspended_markets"] == {"SS": ["total_goals#2.0"]}
+    status, detail = _call(gateway, "GET", f"/fixtures/{fixture_id}", token=token)
+    assert detail["fixture"]["trading"]["suspended_markets"] == [{"market_type": "total_goals", "line": 2.0}]
+
+    # And a resume written as 2.0 finds it: nothing is left suspended
+    status, resumed = _command(
+        gateway, token, fixture_id, {"command": "resume", "market_type": "total_goals", "line": 2.0}
+    )
+    assert status == 200, resumed
+    assert "suspended" not in {m["status"] for m in resumed["book"]["markets"]}
+    assert "suspended_markets" not in _fixture_item(engine, fixture_id)

@@ -124,6 +124,9 @@ def test_a_valid_command_other_than_pre_match_is_answered_empty(
           "price": 2.0, "for_seconds": 60}, "line: Input should be a multiple of 0.25"),
         ({"command": "override_price", "market_type": "match_result", "selection": "x" * 300_000, "price": 2.0,
           "for_seconds": 60}, "selection: String should match pattern"),
+        ({"command": "suspend", "market_type": "match_result", "line": 2.5},
+         "line: only total_goals, asian_handicap, team_total markets have lines"),
+        ({"command": "resume", "line": 2.5}, "line: only total_goals, asian_handicap, team_total markets have lines"),
         ({"command": "explode"}, "command: must be one of suspend, resume, set_margin, set_pre_match, override_price"),
         ({"command": 7}, "command: must be one of"),
     ],
@@ -187,3 +190,19 @@ def test_any_odds_are_refused_or_stored_as_inputs_that_price(
     else:
         rho = answer["dixon_coles_rho"]
         price_fixture(PricingRequest(answer["home_goals_expected"], answer["away_goals_expected"], rho=rho))
+
+
+@pytest.mark.parametrize(
+    ("command", "market"),
+    [
+        ({"command": "suspend", "market_type": "total_goals", "line": 2.5}, "total_goals#2.5"),
+        ({"command": "suspend", "market_type": "total_goals", "line": 2}, "total_goals#2.0"),
+        ({"command": "resume", "market_type": "total_goals", "line": 2.0}, "total_goals#2.0"),
+        ({"command": "resume", "market_type": "asian_handicap", "line": -0.25}, "asian_handicap#-0.25"),
+    ],
+)
+def test_one_markets_suspension_is_keyed_the_same_however_the_line_is_written(
+    command: dict, market: str, powertools_env: None, lambda_context: FakeLambdaContext
+) -> None:
+    # The fixture keeps the key as a string: a resume sent as 2.0 must find the suspension sent as 2
+    assert handler({"command": command}, lambda_context) == {"market": market}

@@ -68,6 +68,7 @@ def test_trader_settings_stored_as_attributes_reach_the_pricing_request() -> Non
     state = _state(
         revision=12,
         suspended_market_types=frozenset({"correct_score"}),
+        suspended_markets={"total_goals#2.5", "asian_handicap#-0.25"},
         **{
             margin_attribute("match_result"): 0.07,
             override_attribute("total_goals", 2.5, "over"): {
@@ -89,6 +90,7 @@ def test_trader_settings_stored_as_attributes_reach_the_pricing_request() -> Non
     # Then the margin, the suspension and the override still in force are inputs; the expired one is not
     assert request.margins == {"match_result": 0.07}
     assert request.suspended_market_types == frozenset({"correct_score"})
+    assert request.suspended_markets == frozenset({("total_goals", 2.5), ("asian_handicap", -0.25)})
     assert dict(request.price_overrides) == {("total_goals", 2.5, "over"): 1.9}
     assert request.suspended is False
 

@@ -239,6 +239,23 @@ def test_suspension_by_event_and_by_trader() -> None:
     assert "suspended" not in {m.status for m in reopened}
 
 
+def test_a_trader_suspends_one_line_of_a_market_type() -> None:
+    # Given the 2.5 goals line and the -0.25 handicap suspended, and a total line the book does not offer
+    request = PricingRequest(
+        1.6, 1.1, suspended_markets=frozenset({("total_goals", 2.5), ("asian_handicap", -0.25), ("total_goals", 9.5)})
+    )
+    # When priced, alone and in a batch with another fixture
+    for book in (price_fixture(request), price_fixtures([request, PricingRequest(1.2, 1.0)])[0]):
+        # Then exactly those two markets are suspended: the other lines of their types still trade, prices unchanged
+        assert {(m.type, m.line) for m in book if m.status == "suspended"} == {
+            ("total_goals", 2.5),
+            ("asian_handicap", -0.25),
+        }
+        assert [s.price for m in book for s in m.selections] == [
+            s.price for m in price_fixture(PricingRequest(1.6, 1.1)) for s in m.selections
+        ]
+
+
 def test_trader_margin_and_price_override() -> None:
     # Given a trader widening the match result margin and overriding one price
     request = PricingRequest(
@@ -323,6 +340,8 @@ def test_book_serialises_to_small_valid_json() -> None:
         ({"margin_method": "additive"}, "margin_method"),
         ({"price_ladder": (1.0, 2.0)}, "price_ladder"),
         ({"suspended_market_types": frozenset({"corners"})}, "suspended_market_types"),
+        ({"suspended_markets": frozenset({("corners", 9.5)})}, "suspended_markets"),
+        ({"suspended_markets": frozenset({("total_goals", math.nan)})}, "suspended_markets"),
         ({"price_overrides": {("match_result", None, "home"): 0.5}}, "price_overrides[('match_result', None, 'home')]"),
         ({"red_card_own_factor": 1.5}, "red_card_own_factor"),
     ],
