@@ -149,8 +149,8 @@ def test_d_a_rejected_margin_names_the_field_and_changes_nothing(engine: LocalEn
     group.get_by_label("Margin %").fill("95")
     group.get_by_role("button", name="Set the Match result margin").click()
 
-    # (API Gateway's validator words the message; the console shows it as it comes)
+    # (the CheckTraderCommand Lambda words the message, naming the field; the console shows it as it comes)
     banner = page.get_by_role("alert").filter(has_text="margin")
     banner.wait_for()
-    assert "invalid command" in banner.inner_text()
+    assert "margin: Input should be less than or equal to 0.5" in banner.inner_text()
     assert _fixture_item(engine, fixture_id) == before
