@@ -265,13 +265,15 @@ def test_pre_match_inputs_the_model_cannot_take_are_refused_naming_the_field(
     if "revision" not in _fixture_item_or_empty(engine, fixture_id):
         _start_match(engine, fixture_id, through_sequence=1)
     before = _fixture_item_or_empty(engine, fixture_id)
+    actions_before = _audit(engine, fixture_id)
 
     status, body = _command(gateway, token, fixture_id, command)
 
     assert status == 400, body
     assert words in body["message"], body
     assert _fixture_item_or_empty(engine, fixture_id) == before  # nothing applied...
-    assert _audit(engine, fixture_id) == []  # ... nor audited
+    (refused,) = _audit(engine, fixture_id)[len(actions_before) :]  # ... and audited as refused, with why
+    assert refused["outcome"] == {"S": "refused"} and words in refused["refusal"]["S"]
 
 
 @pytest.mark.parametrize(
@@ -438,7 +440,7 @@ def test_an_override_no_book_can_carry_is_refused_naming_the_field(
     ):
         _start_match(engine, fixture_id, through_sequence=3)
     before = _fixture_item(engine, fixture_id)
-    actions = len(_audit(engine, fixture_id))
+    actions = [a for a in _audit(engine, fixture_id) if a["outcome"]["S"] != "refused"]
 
     # When the trader overrides a selection, or a line, its market type does not have
     status, answer = _command(
@@ -449,7 +451,7 @@ def test_an_override_no_book_can_carry_is_refused_naming_the_field(
     assert status == 400
     assert answer["message"] == f"{field}: {reason}"
     assert _fixture_item(engine, fixture_id) == before
-    assert len(_audit(engine, fixture_id)) == actions
+    assert [a for a in _audit(engine, fixture_id) if a["outcome"]["S"] != "refused"] == actions
 
 
 def test_one_line_of_a_market_type_is_suspended_and_resumed(
@@ -480,3 +482,26 @@ def test_one_line_of_a_market_type_is_suspended_and_resumed(
     assert status == 200, resumed
     assert "suspended" not in {m["status"] for m in resumed["book"]["markets"]}
     assert "suspended_markets" not in _fixture_item(engine, fixture_id)
+
+
+def test_a_refused_command_is_audited_with_who_what_and_why(
+    gateway: LocalGateway, engine: LocalEngine, token: str
+) -> None:
+    # Given no fixture with this id
+    fixture_id = "E2E-TRADER-REFUSED-AUDIT"
+
+    # When a trader tries to suspend it, and to widen a margin past the limit
+    assert _command(gateway, token, fixture_id, {"command": "suspend"})[0] == 404
+    bad_margin = {"command": "set_margin", "market_type": "match_result", "margin": 0.9}
+    assert _command(gateway, token, fixture_id, bad_margin)[0] == 400
+
+    # Then both attempts are audited, refused, with the trader, the command and the answer's error and cause
+    attempts = _audit(engine, fixture_id)
+    assert [a["outcome"]["S"] for a in attempts] == ["refused", "refused"]
+    assert [json.loads(a["actor"]["S"])["username"] for a in attempts] == ["alice", "alice"]
+    assert [json.loads(a["command"]["S"]) for a in attempts] == [{"command": "suspend"}, bad_margin]
+    not_found, invalid = (json.loads(a["refusal"]["S"]) for a in attempts)
+    assert not_found["error"] == "FixtureNotFound" and not_found["cause"].startswith("fixture_id:")
+    assert invalid["error"] == "InvalidCommand" and invalid["cause"].startswith("margin:")
+    # And nothing else was written for it
+    assert _fixture_item_or_empty(engine, fixture_id) == {}

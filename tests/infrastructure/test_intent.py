@@ -222,7 +222,10 @@ def test_every_trader_command_failure_has_its_http_status(dev_app: SynthesizedAp
     from stacks.constants import STATE_MACHINES_DIR
 
     definition = json.loads((STATE_MACHINES_DIR / "trader_command.asl.json").read_text())
-    errors = {state["Error"] for state in definition["States"].values() if state["Type"] == "Fail" and "Error" in state}
+    states = definition["States"].values()
+    # Fail states with a fixed error, and the refusals, which name theirs for the RefuseCommand state to raise
+    errors = {state["Error"] for state in states if state["Type"] == "Fail" and "Error" in state}
+    errors |= {state["Parameters"]["error"] for state in states if state.get("Next") == "RecordRefusedAction"}
     (method, *_) = _trader_command_methods(dev_app).values()
     (success,) = [r for r in method["Properties"]["Integration"]["IntegrationResponses"] if "SelectionPattern" not in r]
     template = success["ResponseTemplates"]["application/json"]
