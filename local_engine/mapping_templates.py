@@ -78,6 +78,14 @@ class JavaString(str):
     def toUpperCase(self) -> JavaString:
         return JavaString(self.upper())
 
+    def indexOf(self, text: str) -> int:
+        found = self.find(text)
+        return -1 if found < 0 else JavaString(self[:found]).length()  # in UTF-16 code units, as Java counts
+
+    def substring(self, begin: int, end: int | None = None) -> JavaString:
+        units = self.encode("utf-16-le")
+        return JavaString(units[2 * begin : len(units) if end is None else 2 * end].decode("utf-16-le"))
+
     def trim(self) -> JavaString:
         return JavaString(self.strip("".join(chr(c) for c in range(33))))
 

@@ -69,6 +69,7 @@ COMMAND_RESPONSE_TEMPLATE = """#set($result = $input.path('$'))
 #if($result.status == "SUCCEEDED")
 $result.output
 #else
+#set($refused = true)
 #if($result.error == "InvalidCommand")
 #set($context.responseOverride.status = 400)
 #elseif($result.error == "FixtureNotFound")
@@ -77,11 +78,18 @@ $result.output
 #set($context.responseOverride.status = 409)
 #elseif($result.status == "TIMED_OUT")
 #set($context.responseOverride.status = 504)
+#set($refused = false)
 #else
 #set($context.responseOverride.status = 502)
+#set($refused = false)
 #end
 #set($message = $util.escapeJavaScript($!result.cause).replaceAll("\\\\'","'"))
+#set($cause = $input.path('$.cause'))
+#if($refused && $cause && $cause.matches("(?s)[A-Za-z0-9_.]+: .*"))
+{"message": "$message", "error": "$util.escapeJavaScript($!result.error)", "field": "$cause.substring(0, $cause.indexOf(":"))"}
+#else
 {"message": "$message", "error": "$util.escapeJavaScript($!result.error)"}
+#end
 #end"""
 
 

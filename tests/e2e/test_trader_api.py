@@ -449,7 +449,7 @@ def test_an_override_no_book_can_carry_is_refused_naming_the_field(
 
     # Then it is a 400 naming the field, and nothing is written or audited (it used to be stored and never priced)
     assert status == 400
-    assert answer["message"] == f"{field}: {reason}"
+    assert (answer["message"], answer["field"]) == (f"{field}: {reason}", field)
     assert _fixture_item(engine, fixture_id) == before
     assert [a for a in _audit(engine, fixture_id) if a["outcome"]["S"] != "refused"] == actions
 

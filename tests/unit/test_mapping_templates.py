@@ -163,3 +163,12 @@ def test_ingest_response_accepts_processed_and_quarantined_events_only(
     # Then a quarantined event is accepted (it is safe on the quarantine queue), anything unfinished is a 503
     assert context["responseOverride"].get("status") == status  # type: ignore[attr-defined]
     assert body.items() <= rendered.items()
+
+
+def test_index_of_and_substring_count_utf16_units_as_java_does() -> None:
+    # Given a string with a character outside the BMP (two UTF-16 units in Java) before the colon
+    template = "#set($s = $input.path('$.s'))$s.indexOf(':')|$s.substring(0, $s.indexOf(':'))|$s.substring(4)"
+
+    # Then indices are Java's, and substring cuts where Java would
+    assert render(template, json.dumps({"s": "a\U0001f600b:cd"})) == "4|a\U0001f600b|:cd"
+    assert render(template, json.dumps({"s": "margin: too wide"})) == "6|margin|in: too wide"
