@@ -56,3 +56,19 @@ def fixture_item(**changes: Any) -> dict[str, dict[str, str]]:
         for key, value in plain.items()
         if value is not None
     }
+
+
+def create_prices_table(dynamodb: Any, name: str) -> None:
+    """The prices table keyed as the storage stack keys it: a fixture's books by revision."""
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "fixture_id", "AttributeType": "S"},
+            {"AttributeName": "revision", "AttributeType": "N"},
+        ],
+        KeySchema=[
+            {"AttributeName": "fixture_id", "KeyType": "HASH"},
+            {"AttributeName": "revision", "KeyType": "RANGE"},
+        ],
+    )

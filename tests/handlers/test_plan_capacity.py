@@ -16,6 +16,7 @@ import pytest
 from lambdas.handlers import plan_capacity
 from stacks.constants import FIXTURES_KICK_OFF_INDEX
 from tests.conftest import FakeLambdaContext
+from tests.handlers.conftest import create_prices_table
 
 NOW = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 
@@ -88,18 +89,7 @@ def planner_env(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             }
         ],
     )
-    dynamodb.create_table(
-        TableName="prices",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "fixture_id", "AttributeType": "S"},
-            {"AttributeName": "sequence", "AttributeType": "N"},
-        ],
-        KeySchema=[
-            {"AttributeName": "fixture_id", "KeyType": "HASH"},
-            {"AttributeName": "sequence", "KeyType": "RANGE"},
-        ],
-    )
+    create_prices_table(dynamodb, "prices")
     yield dynamodb
     plan_capacity.reset_cached_collaborators()
 

@@ -14,7 +14,7 @@ import pytest
 from lambdas.handlers import query_trading_state
 from lambdas.handlers.query_trading_state import handler
 from tests.conftest import FakeLambdaContext
-from tests.handlers.conftest import fixture_item
+from tests.handlers.conftest import create_prices_table, fixture_item
 
 FIXTURE_ID = "EPL-2026-ARS-CHE"
 
@@ -28,18 +28,7 @@ def tables(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         AttributeDefinitions=[{"AttributeName": "fixture_id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    dynamodb.create_table(
-        TableName="Prices",
-        KeySchema=[
-            {"AttributeName": "fixture_id", "KeyType": "HASH"},
-            {"AttributeName": "revision", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "fixture_id", "AttributeType": "S"},
-            {"AttributeName": "revision", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_prices_table(dynamodb, "Prices")
     monkeypatch.setenv("FIXTURES_TABLE_NAME", "Fixtures")
     monkeypatch.setenv("PRICES_TABLE_NAME", "Prices")
     query_trading_state.reset_cached_collaborators()
