@@ -86,7 +86,8 @@ $result.output
 #set($message = $util.escapeJavaScript($!result.cause).replaceAll("\\\\'","'"))
 #set($cause = $input.path('$.cause'))
 #if($refused && $cause && $cause.matches("(?s)[A-Za-z0-9_.]+: .*"))
-{"message": "$message", "error": "$util.escapeJavaScript($!result.error)", "field": "$cause.substring(0, $cause.indexOf(":"))"}
+#set($field = $cause.substring(0, $cause.indexOf(":")))
+{"message": "$message", "error": "$util.escapeJavaScript($!result.error)", "field": "$field"}
 #else
 {"message": "$message", "error": "$util.escapeJavaScript($!result.error)"}
 #end
