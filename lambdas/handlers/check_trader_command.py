@@ -43,34 +43,11 @@ _API_FIELD = {
     "odds (over25, under25)": "odds.over_2_5, odds.under_2_5",
     "odds (draw)": "odds.draw",
     "margin_method": "margin_method",
-    # from pricing the result once (_check_priceable)
+    # from pricing the result once, before it is stored
     "home_goals": "home_goals_expected",
     "away_goals": "away_goals_expected",
     "rho": "odds.draw",
 }
-
-
-def pre_match_inputs(command: PreMatchCommand) -> dict[str, float | None]:
-    """The fixture attributes a ``set_pre_match`` command sets; ``dixon_coles_rho`` is None unless calibrated."""
-    if isinstance(command, SetPreMatch):
-        return {
-            "home_goals_expected": command.home_goals_expected,
-            "away_goals_expected": command.away_goals_expected,
-            "dixon_coles_rho": None,
-        }
-    # The pricing package (numpy, the engine) is imported on the first set_pre_match only: every other command is
-    # answered without it, so a cold start does not hold up a trader's suspension by the ~0.7 s it takes to load.
-    from lambdas.pricing.model import goal_expectations_from_supremacy
-    from lambdas.pricing.odds import dixon_coles_from_odds
-
-    if isinstance(command, SetPreMatchFromOdds):
-        odds = command.odds
-        home, away, rho = dixon_coles_from_odds(
-            odds.home, odds.draw, odds.away, odds.over_2_5, odds.under_2_5, margin_method=command.margin_method
-        )
-        return {"home_goals_expected": home, "away_goals_expected": away, "dixon_coles_rho": rho}
-    home, away = goal_expectations_from_supremacy(command.supremacy, command.total_goals_expected)
-    return {"home_goals_expected": home, "away_goals_expected": away, "dixon_coles_rho": None}
 
 
 def _first_problem(error: ValidationError) -> str:
@@ -80,17 +57,6 @@ def _first_problem(error: ValidationError) -> str:
         # the command's own check (a discriminator, a model validator) names the field itself
         return str(problem["msg"]).removeprefix("Value error, ")
     return f"{location}: {problem['msg']}"
-
-
-def _check_priceable(inputs: dict[str, float | None]) -> None:
-    """Every later book of the fixture is priced from what is stored: it must price now."""
-    from lambdas.pricing import PricingRequest, price_fixture
-    from lambdas.pricing.model import DEFAULT_RHO
-
-    rho = inputs["dixon_coles_rho"]
-    home, away = inputs["home_goals_expected"], inputs["away_goals_expected"]
-    assert home is not None and away is not None  # pre_match_inputs always sets both
-    price_fixture(PricingRequest(home, away, rho=DEFAULT_RHO if rho is None else rho))
 
 
 @logger.inject_lambda_context
@@ -108,13 +74,35 @@ def handler(payload: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"market": f"{command.market_type}#{float(command.line)!r}"}
     if not isinstance(command, PreMatchCommand):
         return {}
-    from lambdas.pricing.model import PricingInputError
+    return _pre_match_inputs(command)
 
+
+def _pre_match_inputs(command: PreMatchCommand) -> dict[str, Any]:
+    """What the fixture holds after ``set_pre_match``; ``dixon_coles_rho`` is None unless calibrated from odds.
+
+    The pricing package (numpy and the engine) is imported here, on the first set_pre_match only: every other
+    command is answered without it, so a cold start does not hold up a trader's suspension by loading it.
+    """
+    from lambdas.pricing import PricingRequest, price_fixture
+    from lambdas.pricing.model import DEFAULT_RHO, PricingInputError, goal_expectations_from_supremacy
+    from lambdas.pricing.odds import dixon_coles_from_odds
+
+    rho: float | None = None
     try:
-        inputs = pre_match_inputs(command)
-        _check_priceable(inputs)
+        if isinstance(command, SetPreMatch):
+            home, away = command.home_goals_expected, command.away_goals_expected
+        elif isinstance(command, SetPreMatchFromOdds):
+            odds = command.odds
+            home, away, rho = dixon_coles_from_odds(
+                odds.home, odds.draw, odds.away, odds.over_2_5, odds.under_2_5, margin_method=command.margin_method
+            )
+        else:
+            home, away = goal_expectations_from_supremacy(command.supremacy, command.total_goals_expected)
+        # Every later book of the fixture is priced from what is stored: it must price now.
+        price_fixture(PricingRequest(home, away, rho=DEFAULT_RHO if rho is None else rho))
     except PricingInputError as error:
         return _refused(f"{_API_FIELD.get(error.field, error.field)}: {error.reason}")
+    inputs = {"home_goals_expected": home, "away_goals_expected": away, "dixon_coles_rho": rho}
     logger.info("pre-match inputs", extra=inputs)
     return inputs
 
