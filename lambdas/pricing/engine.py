@@ -980,7 +980,10 @@ def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, feat
     for row, index in enumerate(indices):
         request = batch.requests[index]
         if request.suspended or request.suspended_market_types or request.suspended_markets:
-            _suspend_rows(status_codes, row, shape, layouts[row], request)
+            targeted = _suspension_mask(layouts[row], request)
+            status_codes[row] = np.where(
+                (status_codes[row] == _STATUS_OPEN) & targeted, _STATUS_SUSPENDED, status_codes[row]
+            )
         if request.price_overrides:
             overrides = request.price_overrides
             selection_offered = offered_mask[row, shape.columns]
@@ -991,16 +994,6 @@ def _price_group(layouts: list[_Layout], indices: list[int], batch: _Batch, feat
                 if status_codes[row, market] == _STATUS_OPEN:
                     status_codes[row, market] = _STATUS_SUSPENDED
     return len(distinct) == 1, fair, probabilities, prices, status_codes
-
-
-def _suspend_rows(status_codes: np.ndarray, row: int, shape: _Layout, layout: _Layout, request: PricingRequest) -> None:
-    """The trader's suspensions of one fixture of a group, in place: open markets targeted become suspended."""
-    targeted = np.isin(shape.type_codes, [MARKET_TYPES.index(t) for t in request.suspended_market_types])
-    if request.suspended_markets:
-        targeted |= _market_mask(layout, request.suspended_markets)
-    if request.suspended:
-        targeted[:] = True
-    status_codes[row] = np.where((status_codes[row] == _STATUS_OPEN) & targeted, _STATUS_SUSPENDED, status_codes[row])
 
 
 def _build_books(
@@ -1185,9 +1178,10 @@ def _price_single(request: PricingRequest) -> tuple[Market, ...]:
         probabilities = np.where(selection_offered, probabilities, NOT_OFFERED_PRICE)
         prices = np.where(selection_offered, prices, NOT_OFFERED_PRICE)
     if request.suspended or request.suspended_market_types or request.suspended_markets:
-        statuses = _suspend(
-            layout, statuses, request.suspended, request.suspended_market_types, request.suspended_markets
-        )
+        targeted = _suspension_mask(layout, request).tolist()
+        statuses = [
+            _SUSPENDED if status == _OPEN and hit else status for status, hit in zip(statuses, targeted, strict=True)
+        ]
     if request.price_overrides:
         if selection_offered is None:
             selection_offered = np.ones(len(layout.names), dtype=bool)
@@ -1205,22 +1199,14 @@ _OPEN, _SUSPENDED = MARKET_STATUSES[_STATUS_OPEN], MARKET_STATUSES[_STATUS_SUSPE
 _CLOSED = MARKET_STATUSES[_STATUS_CLOSED]
 
 
-def _suspend(
-    layout: _Layout,
-    statuses: Sequence[str],
-    everything: object,
-    market_types: object,
-    markets: frozenset[tuple[str, float]] = frozenset(),
-) -> list[str]:
-    """Open markets become suspended: all of them when ``everything``, else those whose type is in ``market_types``
-    and the single markets (type and line) in ``markets``."""
-    by_market = _market_mask(layout, markets) if markets else None
-    return [
-        _SUSPENDED
-        if status == _OPEN and (everything or market_type in market_types or (by_market is not None and by_market[m]))  # type: ignore[operator]
-        else status
-        for m, (market_type, status) in enumerate(zip(layout.types, statuses, strict=True))
-    ]
+def _suspension_mask(layout: _Layout, request: PricingRequest) -> np.ndarray:
+    """Which of the book's markets the trader's suspensions target: all of them, whole types, or single lines."""
+    if request.suspended:
+        return np.ones(len(layout.types), dtype=bool)
+    targeted = np.isin(layout.type_codes, [MARKET_TYPES.index(t) for t in request.suspended_market_types])
+    if request.suspended_markets:
+        targeted |= _market_mask(layout, request.suspended_markets)
+    return targeted
 
 
 def _market_mask(layout: _Layout, markets: frozenset[tuple[str, float]]) -> np.ndarray:
