@@ -311,18 +311,24 @@ class LocalGateway:
             return Response(500, json.dumps({"message": "Internal server error"}))
         # The template sees the service's error body as API Gateway passes it: AWS JSON's {"__type", "message"}.
         details = getattr(error, "response", {}).get("Error", {})
-        service_body = json.dumps({"__type": details.get("Code", type(error).__name__), "message": str(error)})
-        context = request.context()
-        body = render(chosen["ResponseTemplates"]["application/json"], service_body, context=context)
-        return Response(int(context["responseOverride"].get("status", chosen["StatusCode"])), body.strip() + "\n")
+        return self._rendered(
+            request, chosen, {"__type": details.get("Code", type(error).__name__), "message": str(error)}
+        )
 
     def _respond(self, request: Request, service_response: dict[str, Any]) -> Response:
         """The integration's default response, its template rendered (and its status override applied)."""
         responses = request.route.integration.get("IntegrationResponses", [])
         success = next(r for r in responses if not r.get("SelectionPattern"))
+        return self._rendered(request, success, service_response)
+
+    @staticmethod
+    def _rendered(request: Request, integration_response: dict[str, Any], service_body: dict[str, Any]) -> Response:
+        """An integration response's template rendered over the service's body, its status override applied."""
         context = request.context()
-        body = render(success["ResponseTemplates"]["application/json"], json.dumps(service_response), context=context)
-        return Response(int(context["responseOverride"].get("status", success["StatusCode"])), body.strip() + "\n")
+        template = integration_response["ResponseTemplates"]["application/json"]
+        body = render(template, json.dumps(service_body), context=context)
+        status = context["responseOverride"].get("status", integration_response["StatusCode"])
+        return Response(int(status), body.strip() + "\n")
 
     def _start_execution(self, request: Request) -> Response:
         started = self._render_request(request)

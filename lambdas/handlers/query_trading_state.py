@@ -98,10 +98,8 @@ def get_fixture(fixture_id: str) -> dict[str, Any] | Response:
     published = found["Item"].get("published_revision")
     books = []
     if published is not None:
-        newest_published = _books_query(fixture_id, limit=1)
-        newest_published["KeyConditionExpression"] += " AND revision <= :published"
-        newest_published["ExpressionAttributeValues"][":published"] = published
-        books = [json.loads(item["book"]["S"]) for item in _dynamodb().query(**newest_published)["Items"]]
+        newest = _dynamodb().query(**_books_query(fixture_id, limit=1, up_to_revision=published))
+        books = [json.loads(item["book"]["S"]) for item in newest["Items"]]
     return {
         "fixture": fixture_detail(FixtureState.model_validate(from_dynamodb_item(found["Item"])), at=datetime.now(UTC)),
         "book": books[0] if books else None,
@@ -127,11 +125,14 @@ def get_price_history(fixture_id: str) -> dict[str, Any]:
     }
 
 
-def _books_query(fixture_id: str, *, limit: int) -> dict[str, Any]:
+def _books_query(fixture_id: str, *, limit: int, up_to_revision: dict[str, str] | None = None) -> dict[str, Any]:
+    condition, values = "fixture_id = :fixture_id", {":fixture_id": {"S": fixture_id}}
+    if up_to_revision is not None:
+        condition, values = f"{condition} AND revision <= :up_to", {**values, ":up_to": up_to_revision}
     return {
         "TableName": _environment().PRICES_TABLE_NAME,
-        "KeyConditionExpression": "fixture_id = :fixture_id",
-        "ExpressionAttributeValues": {":fixture_id": {"S": fixture_id}},
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values,
         "ProjectionExpression": "fixture_id, revision, book",
         "ScanIndexForward": False,
         "Limit": limit,
