@@ -113,9 +113,27 @@ def sign_in(page: Any, username: str = "alice") -> None:
     """Sign in through the form and wait until the board has loaded every fixture's book and the feed is live."""
     page.get_by_label("User name").fill(username)
     page.get_by_role("button", name="Sign in").click()
+    wait_ready(page)
+
+
+def wait_ready(page: Any, *, live: bool = True) -> None:
+    """Wait until the board has loaded every fixture's book and, if ``live``, the feed is live."""
     page.wait_for_selector("body[data-ready='true']", timeout=READY_TIMEOUT_MS)
-    page.wait_for_selector("#connection[data-state='live']", timeout=READY_TIMEOUT_MS)
+    if live:
+        page.wait_for_selector("#connection[data-state='live']", timeout=READY_TIMEOUT_MS)
+
+
+ARS_CHE = "EPL-2026-ARS-CHE"
 
 
 def card(page: Any, fixture_id: str) -> Any:
     return page.locator(f"article.fixture[data-fixture-id='{fixture_id}']")
+
+
+def wait_for_revision(page: Any, fixture_id: str, revision: int, timeout_ms: int = 30_000) -> None:
+    page.wait_for_function(
+        "([id, revision]) => Number(document.querySelector(`[data-fixture-id='${id}']`)?.dataset.revision) >= revision",
+        arg=[fixture_id, revision],
+        timeout=timeout_ms,
+        polling="raf",
+    )

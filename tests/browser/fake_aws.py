@@ -60,15 +60,15 @@ def _fulfill_json(route: Any, status: int, body: dict[str, Any], content_type: s
 class FakeCognito:
     """Cognito user pools (USER_PASSWORD_AUTH, SOFTWARE_TOKEN_MFA, REFRESH_TOKEN_AUTH) and identity credentials."""
 
-    def __init__(self, trading_api: StandInTradingApi, *, token_lifetime_s: int = 3600) -> None:
+    def __init__(self, trading_api: StandInTradingApi) -> None:
         self.trading_api = trading_api
-        self.token_lifetime_s = token_lifetime_s
-        self.calls: list[tuple[str, dict[str, Any]]] = []  # (X-Amz-Target operation, request body)
+        self.token_lifetime_s = 3600  # an hour, as Cognito issues them; a test may shorten it
+        self.calls: list[dict[str, Any]] = []  # the user-pool requests' bodies
         self.id_tokens: list[str] = []  # in the order issued
         self.refresh_token = "fake-refresh-token-1"
 
     def refreshes(self) -> list[dict[str, Any]]:
-        return [body for target, body in self.calls if body.get("AuthFlow") == "REFRESH_TOKEN_AUTH"]
+        return [body for body in self.calls if body.get("AuthFlow") == "REFRESH_TOKEN_AUTH"]
 
     def expire(self, id_token: str) -> None:
         """The trader API refuses the token from now on, as API Gateway's authorizer does after ``exp``."""
@@ -76,8 +76,13 @@ class FakeCognito:
 
     def _issue(self, username: str, *, with_refresh_token: bool) -> dict[str, Any]:
         now = int(time.time())
-        claims = {"sub": "fake-sub", "cognito:username": username, "token_use": "id", "iat": now}
-        claims["exp"] = now + self.token_lifetime_s
+        claims = {
+            "sub": "fake-sub",
+            "cognito:username": username,
+            "token_use": "id",
+            "iat": now,
+            "exp": now + self.token_lifetime_s,
+        }
         id_token = f"{_base64url({'alg': 'none'})}.{_base64url(claims)}.fake-signature-{len(self.id_tokens) + 1}"
         self.id_tokens.append(id_token)
         self.trading_api.tokens[id_token] = username
@@ -89,7 +94,7 @@ class FakeCognito:
     def user_pool(self, route: Any) -> None:
         operation = (route.request.headers.get("x-amz-target") or "").rsplit(".", 1)[-1]
         body = json.loads(route.request.post_data or "{}")
-        self.calls.append((operation, body))
+        self.calls.append(body)
         answer: dict[str, Any]
         if operation == "InitiateAuth" and body.get("AuthFlow") == "USER_PASSWORD_AUTH":
             answer = {"ChallengeName": "SOFTWARE_TOKEN_MFA", "Session": MFA_SESSION, "ChallengeParameters": {}}
@@ -169,7 +174,6 @@ def _matches(topic_filter: str, topic: str) -> bool:
 @dataclass
 class FakeIotConnection:
     route: Any
-    url: str
     client_id: str | None = None
     subscriptions: list[str] = field(default_factory=list)
     open: bool = True
@@ -186,7 +190,7 @@ class FakeIotCore:
         self.connections: list[FakeIotConnection] = []
 
     def accept(self, route: Any) -> None:
-        connection = FakeIotConnection(route, route.url)
+        connection = FakeIotConnection(route)
         self.connections.append(connection)
         route.on_message(lambda message: self._received(connection, message))
         route.on_close(lambda *_: setattr(connection, "open", False))
@@ -244,8 +248,8 @@ class FakeIotCore:
 class FakeAws:
     """The fakes together, routed in one browser context (every tab of it talks to the same fake AWS)."""
 
-    def __init__(self, trading_api: StandInTradingApi, *, token_lifetime_s: int = 3600) -> None:
-        self.cognito = FakeCognito(trading_api, token_lifetime_s=token_lifetime_s)
+    def __init__(self, trading_api: StandInTradingApi) -> None:
+        self.cognito = FakeCognito(trading_api)
         self.realtime_session = FakeRealtimeSession()
         self.iot = FakeIotCore()
         self._session_url = f"{trading_api.url}/realtime/session"

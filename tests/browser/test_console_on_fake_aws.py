@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
+from lambdas.logic.iot_topics import price_topic
 from local_engine.console_server import ConsoleServer
-from tests.browser.conftest import READY_TIMEOUT_MS, VIEWPORT, card, console_tab
+from stacks.constants import IOT_PRICE_TOPIC_PREFIX
+from tests.browser.conftest import ARS_CHE, VIEWPORT, card, console_tab, wait_for_revision, wait_ready
 from tests.browser.fake_aws import IDENTITY_ID, FakeAws, aws_config
 from tests.browser.standin_api import StandInTradingApi, fixture_state
-from tests.browser.test_trader_console import wait_for_revision
 
-ARS_CHE = "EPL-2026-ARS-CHE"
 IOT_CLIENT_ID_MAX_LENGTH = 128  # AWS IoT Core quota for an MQTT client id
 
 
@@ -57,13 +57,7 @@ def sign_in_with_cognito(page: Any, *, wait_live: bool = True) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.get_by_label("Code from your authenticator app").fill("123456")
     page.get_by_role("button", name="Verify").click()
-    page.wait_for_selector("body[data-ready='true']", timeout=READY_TIMEOUT_MS)
-    if wait_live:
-        wait_live_feed(page)
-
-
-def wait_live_feed(page: Any, timeout_ms: int = READY_TIMEOUT_MS) -> None:
-    page.wait_for_selector("#connection[data-state='live']", timeout=timeout_ms)
+    wait_ready(page, live=wait_live)
 
 
 def wait_until(page: Any, condition: Callable[[], bool], timeout_s: float = 30) -> None:
@@ -76,7 +70,7 @@ def wait_until(page: Any, condition: Callable[[], bool], timeout_s: float = 30) 
 
 
 def publish(fake_aws: FakeAws, book: dict[str, Any]) -> None:
-    assert fake_aws.iot.publish(f"trading/v1/fixtures/{book['fixture_id']}/prices", json.dumps(book).encode())
+    assert fake_aws.iot.publish(price_topic(IOT_PRICE_TOPIC_PREFIX, book["fixture_id"]), json.dumps(book).encode())
 
 
 def test_the_fixtures_load_while_the_feed_cannot_connect_and_the_feed_retries_with_growing_delays(
@@ -95,7 +89,7 @@ def test_the_fixtures_load_while_the_feed_cannot_connect_and_the_feed_retries_wi
     assert "live prices" in page.locator("#error-text").inner_text()
 
     # ...and the feed keeps trying, each wait longer than the one before, until it is live
-    wait_live_feed(page)
+    wait_ready(page)
     attempts = fake_aws.realtime_session.requested_at
     gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
     assert len(attempts) == 4, gaps
@@ -122,7 +116,7 @@ def test_a_dropped_feed_keeps_reconnecting_through_failed_attempts_until_it_is_l
 
     # Then the console shows it reconnecting, keeps trying, and is live again on a new connection
     page.wait_for_selector("#connection[data-state='reconnecting']", timeout=10_000)
-    wait_live_feed(page)
+    wait_ready(page)
     assert len(fake_aws.realtime_session.requested_at) == 1 + 3
     (second,) = fake_aws.iot.live()
     assert second is not first

@@ -20,8 +20,8 @@ from local_engine.console_server import PRICE_TOPIC_FILTER, ConsoleServer, local
 from local_engine.engine import LocalEngine
 from local_engine.gateway import LocalGateway
 from local_engine.session import quiet_libraries
-from tests.browser.conftest import CONSOLE_CLIENT_PREFIX, card, sign_in
-from tests.browser.test_trader_console import selection, wait_for_revision
+from tests.browser.conftest import CONSOLE_CLIENT_PREFIX, card, sign_in, wait_for_revision
+from tests.browser.test_trader_console import selection
 from tests.e2e.conftest import match_events
 from tests.synth import SynthesizedApp
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-NODE = PROJECT_ROOT / "node_modules" / ".bin" / "node"
+from tests.browser.node import PROJECT_ROOT, run_node
+
 REALTIME_MODULE = PROJECT_ROOT / "web" / "console" / "realtime.js"
 
 
@@ -17,14 +15,7 @@ def retry_delays_in_node(failures: range, random: float) -> list[float]:
         "const [failures, random] = JSON.parse(process.argv[1]);\n"
         "process.stdout.write(JSON.stringify(failures.map((n) => retryDelayMs(n, () => random))));\n"
     )
-    completed = subprocess.run(  # noqa: S603 - the pinned node binary and our own module
-        [str(NODE), "--input-type=module", "-e", script, json.dumps([list(failures), random])],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(completed.stdout)
+    return json.loads(run_node(script, json.dumps([list(failures), random])))
 
 
 def test_retries_wait_from_one_second_doubling_to_thirty_with_the_upper_half_random() -> None:

@@ -7,9 +7,7 @@ API as the browser. Both sign the same request at the same instant with the same
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -17,8 +15,8 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-NODE = PROJECT_ROOT / "node_modules" / ".bin" / "node"
+from tests.browser.node import PROJECT_ROOT, run_node
+
 SIGV4_MODULE = PROJECT_ROOT / "web" / "console" / "sigv4.js"
 HOST = "a1b2c3d4e5f6g7-ats.iot.eu-west-1.amazonaws.com"
 SIGNED_AT = datetime(2026, 11, 22, 15, 17, 31, tzinfo=UTC)
@@ -35,14 +33,7 @@ def presign_in_node(**inputs: object) -> str:
         "inputs.date = new Date(inputs.date);\n"
         "process.stdout.write(await presignUrl(inputs));\n"
     )
-    completed = subprocess.run(  # noqa: S603 - the pinned node binary and our own module
-        [str(NODE), "--input-type=module", "-e", script, json.dumps(inputs)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return completed.stdout
+    return run_node(script, json.dumps(inputs))
 
 
 def presign_with_botocore(monkeypatch: pytest.MonkeyPatch, *, token: str | None, expires: int) -> str:

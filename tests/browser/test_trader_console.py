@@ -7,19 +7,8 @@ from typing import Any
 
 from local_engine.console_server import PRICE_TOPIC_FILTER
 from local_engine.mqtt import MosquittoBroker
-from tests.browser.conftest import CONSOLE_CLIENT_PREFIX, card, sign_in
+from tests.browser.conftest import ARS_CHE, CONSOLE_CLIENT_PREFIX, card, sign_in, wait_for_revision
 from tests.browser.standin_api import StandInTradingApi, fixture_state, sample_fixtures
-
-ARS_CHE = "EPL-2026-ARS-CHE"
-
-
-def wait_for_revision(page: Any, fixture_id: str, revision: int, timeout_ms: int = 30_000) -> None:
-    page.wait_for_function(
-        "([id, revision]) => Number(document.querySelector(`[data-fixture-id='${id}']`)?.dataset.revision) >= revision",
-        arg=[fixture_id, revision],
-        timeout=timeout_ms,
-        polling="raf",
-    )
 
 
 def selection(page: Any, fixture_id: str, market_type: str, name: str) -> Any:
