@@ -75,7 +75,6 @@ def build_trading_engine(app: App, *, nag: bool = True) -> TradingEngine:
         f"{prefix}-Trader",
         config=config,
         tables=storage.tables,
-        pricing_function=feed.workflow.pricing_alias,
         price_topic=fanout.fanout.topic,
         realtime_access=realtime_access.access,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -24,7 +23,6 @@ class TraderStack(Stack):
         *,
         config: StageConfig,
         tables: TradingTables,
-        pricing_function: lambda_.IFunction,
         price_topic: sns.ITopic,
         realtime_access: RealtimeAccess,
         **kwargs: Any,
@@ -37,7 +35,6 @@ class TraderStack(Stack):
             fixtures=tables.fixtures,
             prices=tables.prices,
             trader_actions=tables.trader_actions,
-            pricing_function=pricing_function,
             price_topic=price_topic,
         )
         self.api = TraderApi(

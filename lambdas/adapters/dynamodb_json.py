@@ -47,3 +47,20 @@ def _value(name: str, typed: dict[str, Any]) -> Any:
 
 def _number(raw: str) -> int | float:
     return int(raw) if raw.lstrip("-").isdigit() else float(raw)
+
+
+def to_dynamodb_value(value: Any) -> dict[str, Any]:
+    """The inverse for what the feed rules store: strings, numbers, booleans, lists and maps (no sets)."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int | float):
+        return {"N": repr(value)}
+    if isinstance(value, list | tuple):
+        return {"L": [to_dynamodb_value(item) for item in value]}
+    if isinstance(value, dict):
+        return {"M": {key: to_dynamodb_value(item) for key, item in value.items()}}
+    if value is None:
+        return {"NULL": True}
+    raise UnsupportedDynamoDbType(f"{type(value).__name__} is not stored by the workflows")

@@ -42,7 +42,9 @@ def pricing_request(state: FixtureState, at: datetime) -> PricingRequest:
     )
 
 
-def price_message(*, source: SourceEvent, state: FixtureState, generated_at: datetime) -> PriceMessage:
+def price_message(
+    *, source: SourceEvent, state: FixtureState, generated_at: datetime, result: dict[str, Any] | None = None
+) -> PriceMessage:
     """Price every market of the fixture and wrap the book in the message that is stored and published.
 
     Parameters
@@ -54,6 +56,8 @@ def price_message(*, source: SourceEvent, state: FixtureState, generated_at: dat
         The fixture's state after that change (the workflow's conditional update returns it).
     generated_at
         When the book was priced (timezone-aware).
+    result
+        A finished match's result (``kind`` and ``revision``), for settlement.
     """
     markets = price_fixture(pricing_request(state, generated_at))
     # One validation of the whole message in pydantic's core: building ~130 nested models one Python
@@ -73,6 +77,7 @@ def price_message(*, source: SourceEvent, state: FixtureState, generated_at: dat
             "away_team": state.away_team,
             "source_event": source,
             "markets": [_market(market) for market in markets],
+            "result": result,
         }
     )
 

@@ -16,6 +16,13 @@ class IotBridgeEnv(BaseModel):
     IOT_DATA_ENDPOINT: str | None = None
 
 
+class FeedTaskEnv(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    FIXTURES_TABLE_NAME: Annotated[str, Field(min_length=3)]
+    PRICES_TABLE_NAME: Annotated[str, Field(min_length=3)]
+
+
 class TradingQueryEnv(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 

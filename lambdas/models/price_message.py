@@ -43,6 +43,14 @@ class SourceEvent(_Message):
     occurred_at: AwareDatetime
 
 
+class MatchResult(_Message):
+    """A finished match's result as this book states it: ``final`` (revision 1), then each ``correction``
+    (a goal or card counted after full time) with the next revision. Settlement keeps the highest revision."""
+
+    kind: Literal["final", "correction"]
+    revision: Annotated[int, Field(ge=1)]
+
+
 class PriceMessage(_Message):
     fixture_id: str
     sport: Literal["football"]
@@ -59,3 +67,4 @@ class PriceMessage(_Message):
     away_team: str
     source_event: SourceEvent
     markets: tuple[PricedMarket, ...]
+    result: Annotated[MatchResult | None, Field(description="Set once the match is finished")] = None

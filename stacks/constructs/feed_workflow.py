@@ -25,7 +25,8 @@ FEED_EVENT_DEFINITION = STATE_MACHINES_DIR / "feed_event.asl.json"
 
 
 class FeedWorkflow(Construct):
-    """Validate, apply under the ordering guard, price, store and publish one feed event.
+    """Decide one feed event (the domain core, in the ApplyFeedEvent Lambda), write it under the fixture's
+    revision, then store, claim and publish its book.
 
     The definition is inlined (``DefinitionBody.from_string``), so the synthesized template, its
     snapshot and cfn-lint all see the real states. Every integration is granted explicitly.
@@ -44,21 +45,30 @@ class FeedWorkflow(Construct):
         super().__init__(scope, id_)
         self.pricing_function = engine_function(
             self,
-            "PriceFixture",
-            handler="lambdas.handlers.price_fixture.handler",
-            description="Prices every market of a fixture from one score matrix (the hot path's only Lambda)",
+            "ApplyFeedEvent",
+            handler="lambdas.handlers.apply_feed_event.handler",
+            description="Decides a feed event with the domain core and prices the book (the hot path Lambda)",
             config=config,
             memory_size=PRICING_FUNCTION_MEMORY_MB,
             timeout_seconds=PRICING_FUNCTION_TIMEOUT_SECONDS,
+            environment={"FIXTURES_TABLE_NAME": fixtures.table_name, "PRICES_TABLE_NAME": prices.table_name},
         )
         # The workflow always calls the alias, so provisioned concurrency (prod) is used when configured.
         self.pricing_alias = lambda_.Alias(
             self,
-            "PriceFixtureLive",
+            "ApplyFeedEventLive",
             alias_name=PRICING_ALIAS_NAME,
             version=self.pricing_function.current_version,
             provisioned_concurrent_executions=config.pricing_provisioned_concurrency or None,
         )
+        # It reads the fixture (and, for a conflicting event, the original's stored book) itself, so the whole
+        # item never rides in the workflow's state data. Items only: no index is read.
+        for table in (fixtures, prices):
+            iam.Grant.add_to_principal(
+                grantee=self.pricing_function, actions=["dynamodb:GetItem"], resource_arns=[table.table_arn]
+            )
+            if table.encryption_key is not None:
+                table.encryption_key.grant_decrypt(self.pricing_function)
         self.quarantine = encrypted_queue(self, "QuarantinedEvents")
         for rule in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
             acknowledge(
@@ -78,7 +88,7 @@ class FeedWorkflow(Construct):
             substitutions={
                 "FixturesTableName": fixtures.table_name,
                 "PricesTableName": prices.table_name,
-                "PriceFixtureFunctionArn": self.pricing_alias.function_arn,
+                "ApplyFeedEventFunctionArn": self.pricing_alias.function_arn,
                 "PriceTopicArn": price_topic.topic_arn,
                 "QuarantineQueueUrl": self.quarantine.queue_url,
             },
@@ -87,7 +97,7 @@ class FeedWorkflow(Construct):
         # On the table only: table.grant() would add the table's indexes, which these item calls never touch.
         iam.Grant.add_to_principal(
             grantee=self.state_machine,
-            actions=["dynamodb:UpdateItem", "dynamodb:GetItem"],
+            actions=["dynamodb:UpdateItem"],
             resource_arns=[fixtures.table_arn],
         )
         prices.grant(self.state_machine, "dynamodb:PutItem")

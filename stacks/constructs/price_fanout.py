@@ -33,8 +33,12 @@ class OnPremConsumer:
 ON_PREM_CONSUMERS = (
     # Every published book, for the on-prem price distribution.
     OnPremConsumer("OnPremPrices", None),
-    # The final book of each fixture (full time), for settlement.
-    OnPremConsumer("OnPremSettlement", {"event_type": sns.SubscriptionFilter.string_filter(allowlist=["full_time"])}),
+    # Each finished match's result, for settlement: the final book (full time) and every correction of it (a goal
+    # or card counted after full time), told apart by the book's result kind and revision.
+    OnPremConsumer(
+        "OnPremSettlement",
+        {"result": sns.SubscriptionFilter.string_filter(allowlist=["final", "correction"])},
+    ),
 )
 
 

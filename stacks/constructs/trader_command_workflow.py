@@ -1,7 +1,8 @@
 """The trader-command workflow: one synchronous EXPRESS execution per command, for the trader API.
 
 Defined in statemachines/trader_command.asl.json. It writes the same fixture item as the feed workflow,
-under the item's ``revision`` guard, and reuses the feed's pricing Lambda, prices table and price topic, so a
+under the item's ``revision`` guard, prices with its own PriceFixture Lambda (the same pricing code as the feed's),
+and stores and publishes through the feed's prices table and price topic, so a
 trader's change reaches every subscriber exactly as a feed event's does. Its own Lambda turns each form of
 pre-match inputs (goal expectations, supremacy and total, odds) into what the fixture holds; it touches nothing.
 """
@@ -10,12 +11,16 @@ from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import StageConfig
-from stacks.constants import FAIL_STATES_ARE_ANSWERS, STATE_MACHINES_DIR
+from stacks.constants import (
+    FAIL_STATES_ARE_ANSWERS,
+    PRICING_FUNCTION_MEMORY_MB,
+    PRICING_FUNCTION_TIMEOUT_SECONDS,
+    STATE_MACHINES_DIR,
+)
 from stacks.constructs.express_workflow import express_workflow
 from stacks.constructs.lambda_function import engine_function
 from stacks.nag import acknowledge
@@ -33,10 +38,23 @@ class TraderCommandWorkflow(Construct):
         fixtures: dynamodb.ITable,
         prices: dynamodb.ITable,
         trader_actions: dynamodb.ITable,
-        pricing_function: lambda_.IFunction,
         price_topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, id_)
+        self.pricing_function = engine_function(
+            self,
+            "PriceFixture",
+            handler="lambdas.handlers.price_fixture.handler",
+            description="Prices every market of a fixture after a trader command, from one score matrix",
+            config=config,
+            memory_size=PRICING_FUNCTION_MEMORY_MB,
+            timeout_seconds=PRICING_FUNCTION_TIMEOUT_SECONDS,
+        )
+        acknowledge(
+            self.pricing_function,
+            "Serverless-LambdaDLQ",
+            "Invoked synchronously by the workflow, which answers the trader with the error: nothing to redeliver",
+        )
         self.check_command_function = engine_function(
             self,
             "CheckTraderCommand",
@@ -59,7 +77,7 @@ class TraderCommandWorkflow(Construct):
                 "FixturesTableName": fixtures.table_name,
                 "PricesTableName": prices.table_name,
                 "TraderActionsTableName": trader_actions.table_name,
-                "PriceFixtureFunctionArn": pricing_function.function_arn,
+                "PriceFixtureFunctionArn": self.pricing_function.function_arn,
                 "CheckTraderCommandFunctionArn": self.check_command_function.function_arn,
                 "PriceTopicArn": price_topic.topic_arn,
             },
@@ -80,11 +98,10 @@ class TraderCommandWorkflow(Construct):
         for table in (fixtures, prices, trader_actions):
             if table.encryption_key is not None:
                 table.encryption_key.grant_encrypt_decrypt(self.state_machine)
-        pricing_function.grant_invoke(self.state_machine)
-        # The unqualified function only: grant_invoke would add every version (arn:*), which nothing here calls.
+        # The unqualified functions only: grant_invoke would add every version (arn:*), which nothing here calls.
         iam.Grant.add_to_principal(
             grantee=self.state_machine,
             actions=["lambda:InvokeFunction"],
-            resource_arns=[self.check_command_function.function_arn],
+            resource_arns=[self.pricing_function.function_arn, self.check_command_function.function_arn],
         )
         price_topic.grant_publish(self.state_machine)
