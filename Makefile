@@ -17,7 +17,7 @@ LAYER_PLATFORMS := --platform manylinux_2_28_aarch64 --platform manylinux2014_aa
 LAYER_PYTHON := 3.14
 
 .PHONY: help setup system-packages build schema synth deploy destroy test test-fast lint format snapshot-update \
-	price bench demo replay diagram cost console screenshot redrive soak constraints clean
+	price bench coverage demo replay diagram cost console screenshot redrive soak constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -66,8 +66,12 @@ deploy: build ## Deploy every stack to the account in your AWS credentials (STAG
 destroy: setup ## Delete the dev stacks (prod keeps its tables: deletion protection)
 	npx cdk destroy --all -c trading-engine:stage=$(or $(STAGE),dev)
 
-test: build lint ## Set everything up and run every test
+test: build lint coverage ## Set everything up and run every test
 	$(PY) -m pytest $(ARGS)
+
+coverage: setup ## The domain core's unit and property tests, which must cover every branch of lambdas/domain
+	$(PY) -m coverage run --branch --source=lambdas/domain --data-file=.build/.coverage -m pytest -q -p no:cacheprovider tests/unit/domain
+	$(PY) -m coverage report --data-file=.build/.coverage --show-missing --fail-under=100
 
 test-fast: build ## Unit and handler tests only (no synth)
 	$(PY) -m pytest tests/unit tests/handlers $(ARGS)

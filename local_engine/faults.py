@@ -95,7 +95,7 @@ class InjectedFault:
 @dataclass
 class FaultPlan:
     """Which targets fail, how often and how. Targets: a Lambda function's name (or a part of it, e.g.
-    ``PriceFixture``), or ``dynamodb``, ``sns``, ``sqs``."""
+    ``ApplyFeedEvent``), or ``dynamodb``, ``sns``, ``sqs``."""
 
     seed: int = 0
     targets: dict[str, FaultSpec] = field(default_factory=dict)

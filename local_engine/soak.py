@@ -209,7 +209,7 @@ def soak_fault_plan(rate: float, seed: int) -> FaultPlan:
             "dynamodb": transient,
             "sns": transient,
             "sqs": transient,
-            "PriceFixture": FaultSpec(error_rate=rate, kinds=("throttling", "server_error", "timeout", "crash")),
+            "ApplyFeedEvent": FaultSpec(error_rate=rate, kinds=("throttling", "server_error", "timeout", "crash")),
         },
     )
 

@@ -126,7 +126,7 @@ def decide_valid_event(state: FeedState | None, valid: ValidEvent, *, now: datet
     if state is None:
         if isinstance(event, FixtureCreated):
             return FeedDecision("applied", _created(event, valid.digest, now))
-        return _illegal(None, event.type, "none")
+        return _illegal(None, event, "none")
     if state.fixture_id != event.fixture_id:
         return _invalid("fixture_id", f"is {event.fixture_id!r}, not this fixture's {state.fixture_id!r}", state)
     seen = _seen(state, event, valid.digest)
@@ -182,7 +182,7 @@ def _older(state: FeedState, event: Any, digest: str, now: datetime) -> FeedDeci
     period = state.period_at(event.sequence)
     if period not in IN_PLAY:
         # Before the fixture existed counts as before kick-off: the fixture exists now.
-        return _illegal(state, event.type, "pre_match" if period == "none" else period, at_sequence=event.sequence)
+        return _illegal(state, event, "pre_match" if period == "none" else period, at_sequence=event.sequence)
     bad_minute = _check_minute(event, period, state)
     if bad_minute is not None:
         return bad_minute
@@ -206,7 +206,7 @@ def _newer(state: FeedState, event: Any, digest: str, now: datetime) -> FeedDeci
     """The newest event so far: legal in the current period, or refused with it."""
     period = state.match_period
     if refusal_for(event.type, period) is not None:
-        return _illegal(state, event.type, period)
+        return _illegal(state, event, period)
     bad_minute = _check_minute(event, period, state)
     if bad_minute is not None:
         return bad_minute
@@ -332,12 +332,16 @@ def _check_timestamps(event: Any, now: datetime) -> FeedDecision | None:
 
 
 def _illegal(
-    state: FeedState | None, event_type: str, period: Period, *, at_sequence: int | None = None
+    state: FeedState | None, event: Any, period: Period, *, at_sequence: int | None = None
 ) -> FeedDecision:
-    error = refusal_for(event_type, period)
-    where = f"at sequence {at_sequence} the fixture was in {period}" if at_sequence else f"the fixture is {period}"
-    reason = "no fixture_created came first" if period == "none" else f"{event_type} is not legal: {where}"
-    return FeedDecision("illegal_transition", state, error=error, field="type", reason=reason, period=period)
+    error = refusal_for(event.type, period)
+    if period == "none":
+        field, reason = "fixture_id", f"{event.fixture_id} does not exist: no fixture_created came first"
+    elif at_sequence is not None:
+        field, reason = "type", f"{event.type} is not legal: at sequence {at_sequence} the fixture was in phase {period}"
+    else:
+        field, reason = "type", f"{event.type} is not legal in phase {period}"
+    return FeedDecision("illegal_transition", state, error=error, field=field, reason=reason, period=period)
 
 
 def _too_many_incidents(state: FeedState) -> FeedDecision:

@@ -6,7 +6,6 @@ or write; a feed event's write sets only the attributes below that changed (lamb
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
@@ -134,8 +133,3 @@ class FeedState(BaseModel):
 
     def recorded(self) -> tuple[RecordedEvent, ...]:
         return self.recent_events + self.counted_incidents
-
-
-def at_utc(moment: datetime) -> datetime:
-    """``moment`` in UTC (an aware datetime near the ends of the calendar may not have one: OverflowError)."""
-    return moment.astimezone(UTC)

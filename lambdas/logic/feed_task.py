@@ -24,7 +24,7 @@ from lambdas.models.price_message import PriceMessage, SourceEvent
 
 Route = Literal["write", "publish", "duplicate", "stale", "reject"]
 # After this many lost optimistic-concurrency races the event is quarantined (WriteContention) for a redrive.
-MAX_WRITE_ATTEMPTS = 5
+MAX_WRITE_ATTEMPTS = 3
 # Step Functions refuses state data over 256 KB with States.DataLimitExceeded, which no Catch can handle
 # ("States.ALL does not catch States.DataLimitExceeded": Step Functions developer guide, error handling).
 # The answer is the largest thing in the state; above this budget the event is quarantined instead.

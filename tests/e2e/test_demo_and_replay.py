@@ -52,7 +52,7 @@ def test_demo_prints_a_trace_on_request(dev_app: SynthesizedApp) -> None:
     # Then each state of that execution is listed with its duration, input and output
     assert result.returncode == 0, result.stderr[-2000:]
     trace = result.stdout.split(f"trace of {name}")[1]
-    for state in ("DescribeGoal", "ApplyEventToFixture", "PriceMarkets", "PublishPrices"):
+    for state in ("DecideAndPrice", "RouteDecision", "WriteFixture", "PublishPrices"):
         assert state in trace
     assert " ms\n" in trace and "in :" in trace and "out:" in trace
 

@@ -43,7 +43,7 @@ def test_transient_faults_heal_and_only_exhausted_retries_quarantine(engine: Loc
     # Given a quarter of the attempts on DynamoDB, SNS and the pricing Lambda failing (throttling, 5xx, timeouts)
     fixture_id = "E2E-FAULTS-TRANSIENT"
     spec = FaultSpec(error_rate=0.25)
-    plan = FaultPlan(seed=11, targets={"dynamodb": spec, "sns": spec, "PriceFixture": spec})
+    plan = FaultPlan(seed=11, targets={"dynamodb": spec, "sns": spec, "ApplyFeedEvent": spec})
 
     # When a whole match is played
     with plan.active():
@@ -74,8 +74,8 @@ def test_injected_errors_carry_the_names_step_functions_reports(engine: LocalEng
     fixture_id = "E2E-FAULTS-NAMES"
     plan = FaultPlan(
         targets={
-            "dynamodb": FaultSpec(1.0, kinds=("throttling",), states=("ApplyEventToFixture",), failing_attempts=1),
-            "PriceFixture": FaultSpec(1.0, kinds=("server_error",), failing_attempts=1),
+            "dynamodb": FaultSpec(1.0, kinds=("throttling",), states=("WriteFixture",), failing_attempts=1),
+            "ApplyFeedEvent": FaultSpec(1.0, kinds=("server_error",), failing_attempts=1),
             "sns": FaultSpec(1.0, kinds=("timeout",), failing_attempts=1),
         }
     )
@@ -86,8 +86,8 @@ def test_injected_errors_carry_the_names_step_functions_reports(engine: LocalEng
 
     # Then the workflow saw the errors AWS would raise, retried each once, and published
     assert _task_errors(engine, outcome) == [
-        "DynamoDB.ThrottlingException",
         "Lambda.ServiceException",
+        "DynamoDB.ThrottlingException",
         "States.Timeout",
     ]
     assert outcome.final_state == "PricesPublished"
@@ -108,6 +108,12 @@ def test_a_persistent_fault_quarantines_the_event_with_the_error(engine: LocalEn
     (message,) = queue_bodies_for(engine, "QuarantinedEvents", fixture_id)
     assert message["error"] == "SNS.InternalErrorException"
     assert message["event"]["fixture_id"] == fixture_id
+    # ...and the claim was given back, so a replay of the quarantined event publishes the stored book
+    assert "ReleaseClaim" in [step.name for step in engine.trace(outcome.execution_arn)]
+    (replayed,) = _play(engine, [message["event"]])
+    assert replayed.final_state == "PricesPublished"
+    (book,) = queue_bodies_for(engine, "OnPremPricesQueue", fixture_id)
+    assert book["revision"] == 1
 
 
 def test_a_claim_whose_answer_was_lost_still_publishes(engine: LocalEngine) -> None:
@@ -121,9 +127,9 @@ def test_a_claim_whose_answer_was_lost_still_publishes(engine: LocalEngine) -> N
     with plan.active():
         (outcome,) = _play(engine, match_events(fixture_id)[:1])
 
-    # Then the retry is refused by the claim's own write, the workflow sees that it is its own, and publishes
-    steps = [step.name for step in engine.trace(outcome.execution_arn)]
-    assert "LookUpPublication" in steps
+    # Then the retry meets the claim's own write, which the claim's condition accepts (published_by is this
+    # execution), and the book is published once
+    assert _task_errors(engine, outcome) == ["States.Timeout"]
     assert outcome.final_state == "PricesPublished"
     assert [book["sequence"] for book in queue_bodies_for(engine, "OnPremPricesQueue", fixture_id)] == [1]
 
@@ -133,15 +139,20 @@ def test_a_write_whose_answer_was_lost_is_applied_once(engine: LocalEngine) -> N
     fixture_id = "E2E-FAULTS-LOST-WRITE"
     create, kick_off, clock, goal, *_ = match_events(fixture_id)
     plan = FaultPlan(
-        targets={"dynamodb": FaultSpec(1.0, kinds=("timeout",), states=("ApplyEventToFixture",), failing_attempts=1)}
+        targets={"dynamodb": FaultSpec(1.0, kinds=("timeout",), states=("WriteFixture",), failing_attempts=1)}
     )
 
     # When the events are played
     with plan.active():
         outcomes = _play(engine, [create, kick_off, clock, goal])
 
-    # Then each retry meets its own write, the guard treats it as applied-not-published, and the goal counts once
+    # Then each retry meets its own write (the revision moved), the core decides again, sees its own event as
+    # the newest and unpublished, and publishes it; the goal counts once
+    assert len(plan.injected) == 4
     assert [o.final_state for o in outcomes] == ["PricesPublished"] * 4
+    for outcome in outcomes:
+        steps = [step.name for step in engine.trace(outcome.execution_arn)]
+        assert steps.count("DecideAndPrice") == 2 and "DecideAgain" in steps
     item = engine.client("dynamodb").get_item(
         TableName=engine.table_name("Fixtures"), Key={"fixture_id": {"S": fixture_id}}, ConsistentRead=True
     )["Item"]
@@ -152,7 +163,7 @@ def test_fault_rolls_are_reproducible_and_validated() -> None:
     # Given two plans with the same seed and one with another
     spec = FaultSpec(error_rate=0.5)
     first, second, other = (FaultPlan(seed=s, targets={"dynamodb": spec}) for s in (1, 1, 2))
-    keys = [(f"feed-F-{n}", "ApplyEventToFixture", attempt) for n in range(200) for attempt in range(3)]
+    keys = [(f"feed-F-{n}", "WriteFixture", attempt) for n in range(200) for attempt in range(3)]
 
     # When each rolls for the same attempts
     rolls = [[plan.roll(*key, "dynamodb") for key in keys] for plan in (first, second, other)]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from local_engine.engine import LocalEngine
+from local_engine.faults import FaultPlan, FaultSpec
 from tests.e2e.conftest import MqttSubscriber, match_events, queue_bodies_for
 
 pytestmark = pytest.mark.slow
@@ -88,7 +89,8 @@ def test_out_of_order_and_duplicate_events_never_publish_stale_prices(
     # When it is played
     outcomes = _run_all(engine, feed)
 
-    # Then repeats and the overtaken tick are skipped, and published sequences only ever go up
+    # Then repeats are skipped as duplicates (the fixture remembers its recent events, the creation among them),
+    # the overtaken tick as stale, and published sequences only ever go up
     assert [o.final_state for o in outcomes] == [
         "PricesPublished",
         "PricesPublished",
@@ -97,7 +99,7 @@ def test_out_of_order_and_duplicate_events_never_publish_stale_prices(
         "PricesPublished",
         "SkippedAsStale",
         "SkippedAsDuplicate",
-        "SkippedAsStale",
+        "SkippedAsDuplicate",
     ]
     published = [book["sequence"] for book in subscriber.wait_for(fixture_id, 4)]
     assert published == [1, 2, 4, 5]
@@ -122,12 +124,13 @@ def test_a_late_goal_is_counted_once_and_the_clock_stays(engine: LocalEngine) ->
     # Then it is counted (a counter commutes), once; the newer clock tick's minute and open markets stay
     # (a late count is a newer revision of the fixture: its book goes out at once)
     assert [o.final_state for o in outcomes[-2:]] == ["PricesPublished", "SkippedAsDuplicate"]
-    assert "ApplyLateCount" in [step.name for step in engine.trace(outcomes[-2].execution_arn)]
+    decided = [s for s in engine.trace(outcomes[-2].execution_arn) if s.name == "DecideAndPrice"]
+    assert decided[0].output["decision"]["answer"]["outcome"] == "late_counted"
     item = _fixture_item(engine, fixture_id)
     assert item[f"{goal['team']}_score"] == {"N": "1"}
     assert item["match_minute"] == {"N": "20"} and item["last_sequence"] == {"N": "9"}
     assert "suspension_reason" not in item
-    assert sorted(item["counted_sequences"]["NS"]) == [str(goal["sequence"])]
+    assert [entry["S"].split(" ")[0] for entry in item["counted_incidents"]["L"]] == [str(goal["sequence"])]
     assert not queue_bodies_for(engine, "QuarantinedEvents", fixture_id)
 
 
@@ -136,7 +139,7 @@ def test_a_late_goal_is_counted_once_and_the_clock_stays(engine: LocalEngine) ->
     [
         ({"sequence": None}, "MalformedEvent", "sequence"),
         ({"type": "corner_kick"}, "MalformedEvent", "corner_kick"),
-        ({"team": None}, "MalformedEvent", "goal"),
+        ({"team": None}, "MalformedEvent", "team"),
         ({"fixture_id": "E2E-NO-SUCH-FIXTURE"}, "UnknownFixture", "E2E-NO-SUCH-FIXTURE"),
     ],
 )
@@ -177,13 +180,13 @@ def test_a_throttled_pricing_lambda_is_retried_and_the_event_applied(engine: Loc
     # Given the pricing function throttled twice (the Lambda service refuses with 429)
     fixture_id = "E2E-THROTTLED"
     create, *_ = match_events(fixture_id)
-    engine.inject_lambda_faults("PriceFixture", throttles=2)
+    engine.inject_lambda_faults("ApplyFeedEvent", throttles=2)
 
     # When an event is played
     (outcome,) = _run_all(engine, [create])
 
     # Then both faults were used up, the workflow's Retry absorbed them, and the book was published
-    assert engine.runtime.faults[engine.function_name("PriceFixture")].throttles == 0  # type: ignore[union-attr]
+    assert engine.runtime.faults[engine.function_name("ApplyFeedEvent")].throttles == 0  # type: ignore[union-attr]
     task_failures = [
         event["taskFailedEventDetails"]["error"]
         for event in engine.history(outcome.execution_arn)
@@ -197,7 +200,7 @@ def test_a_persistently_throttled_lambda_is_retried_then_quarantined(engine: Loc
     # Given the pricing function throttled more often than the workflow retries (1 + 3 attempts)
     fixture_id = "E2E-THROTTLED-OUT"
     create, *_ = match_events(fixture_id)
-    engine.inject_lambda_faults("PriceFixture", throttles=10)
+    engine.inject_lambda_faults("ApplyFeedEvent", throttles=10)
 
     # When an event is played
     try:
@@ -215,7 +218,7 @@ def test_a_crashing_pricing_lambda_is_quarantined_without_retry(engine: LocalEng
     # Given the pricing function failing in its own code (a bug, not a transient fault)
     fixture_id = "E2E-CRASH"
     create, *_ = match_events(fixture_id)
-    engine.inject_lambda_faults("PriceFixture", crashes=1)
+    engine.inject_lambda_faults("ApplyFeedEvent", crashes=1)
 
     # When an event is played
     (outcome,) = _run_all(engine, [create])
@@ -257,20 +260,17 @@ def test_trace_shows_each_state_with_its_input_and_output(engine: LocalEngine) -
     # Then it lists the states in order, with durations, inputs and outputs
     assert [s.name for s in steps] == [
         "KeepOriginalEvent",
-        "ValidateEnvelope",
-        "DescribeCommonChange",
-        "RouteByEventType",
-        "DescribeFixtureCreated",
-        "ApplyEventToFixture",
-        "PriceMarkets",
+        "DecideAndPrice",
+        "RouteDecision",
+        "WriteFixture",
         "StorePrices",
         "ClaimPublication",
         "PublishPrices",
         "PricesPublished",
     ]
     assert all(step.duration_ms >= 0 for step in steps)
-    price_step = next(s for s in steps if s.name == "PriceMarkets")
-    assert price_step.output["priced"]["message"]["fixture_id"] == fixture_id
+    price_step = next(s for s in steps if s.name == "DecideAndPrice")
+    assert json.loads(price_step.output["decision"]["answer"]["book"])["fixture_id"] == fixture_id
     assert steps[0].input["fixture_id"] == fixture_id
 
 
@@ -293,22 +293,24 @@ def test_an_incident_before_kick_off_is_quarantined_as_not_in_play(engine: Local
 
 
 def test_an_event_applied_but_never_published_is_priced_when_replayed(engine: LocalEngine) -> None:
-    # Given an event that was applied to the fixture but whose pricing failed, so it was quarantined
+    # Given an event that was written to the fixture but whose book could not be stored (DynamoDB failing every
+    # attempt of StorePrices), so it was quarantined
     fixture_id = "E2E-REPLAY-AFTER-FAILURE"
     create, kick_off, clock, *_ = match_events(fixture_id)
     _run_all(engine, [create, kick_off])
-    engine.inject_lambda_faults("PriceFixture", crashes=1)
-    (failed,) = _run_all(engine, [clock])
+    plan = FaultPlan(targets={"dynamodb": FaultSpec(1.0, kinds=("server_error",), states=("StorePrices",))})
+    with plan.active():
+        (failed,) = _run_all(engine, [clock])
     assert failed.kind == "quarantined"
     (quarantined,) = queue_bodies_for(engine, "QuarantinedEvents", fixture_id)
 
     # When an operator replays the quarantined event
     (replayed,) = _run_all(engine, [quarantined["event"]])
 
-    # Then it is priced and published now, instead of being skipped as a duplicate
+    # Then the core sees its own event as the newest, unpublished: it is priced and published now, not written again
     assert replayed.final_state == "PricesPublished"
     steps = [step.name for step in engine.trace(replayed.execution_arn)]
-    assert "PriceUnpublishedAgain" in steps and "ApplyEventToFixture" in steps
+    assert "StorePrices" in steps and "WriteFixture" not in steps
     books = queue_bodies_for(engine, "OnPremPricesQueue", fixture_id)
     assert [book["sequence"] for book in books] == [1, 2, 3]
     # ...and a second replay, its book now out, is a plain duplicate

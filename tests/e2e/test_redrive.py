@@ -41,7 +41,7 @@ def test_redrive_applies_what_can_apply_keeps_the_malformed_and_is_idempotent(en
     malformed = {k: v for k, v in dict(clock, event_id=f"{fixture_id}-bad").items() if k != "sequence"}
     engine.receive_all("QuarantinedEvents")  # other tests' leftovers
     _play(engine, [create, goal, kick_off])
-    engine.inject_lambda_faults("PriceFixture", crashes=1)
+    engine.inject_lambda_faults("ApplyFeedEvent", crashes=1)
     _play(engine, [clock, malformed])
     assert engine.queue_depths()["FeedWorkflowQuarantinedEvents"] == 3
     assert _fixture(engine, fixture_id)[f"{goal['team']}_score"] == {"N": "0"}
@@ -49,10 +49,9 @@ def test_redrive_applies_what_can_apply_keeps_the_malformed_and_is_idempotent(en
     # When the quarantine is redriven
     report = redrive_local(engine)
 
-    # Then the goal (sequence 4, newer than the fixture's 3 now) is applied and published; the crashed tick
-    # (sequence 3, written before the crash) is stale behind it, its state carried by the goal's book (or, if
-    # redriven first, priced and published as never published); the
-    # malformed event stays on the queue
+    # Then the goal (sequence 4, newer than the fixture's 2) is applied and published; the crashed tick
+    # (sequence 3: the crash came before anything was written) is stale behind it, or applied if redriven
+    # first; the malformed event stays on the queue
     by_error = {m.error: m for m in report.messages}
     assert set(by_error) == {"NotInPlay", "InjectedCrash", "MalformedEvent"}
     assert by_error["NotInPlay"].execution_name == redrive_name(goal)

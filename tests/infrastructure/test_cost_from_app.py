@@ -50,7 +50,7 @@ def test_doubling_the_pricing_memory_doubles_its_duration_cost(dev_app: Synthesi
         resource
         for stack in changed
         for logical_id, resource in stack.template["Resources"].items()
-        if resource["Type"] == "AWS::Lambda::Function" and logical_id.startswith("FeedWorkflowPriceFixture")
+        if resource["Type"] == "AWS::Lambda::Function" and logical_id.startswith("FeedWorkflowApplyFeedEvent")
     ]
     function["Properties"]["MemorySize"] *= 2
 

@@ -127,7 +127,7 @@ def test_every_queue_is_encrypted_and_tls_only(dev_app: SynthesizedApp) -> None:
     assert set(queues) <= tls_enforced
 
 
-def test_price_queues_take_raw_messages_and_settlement_filters_on_full_time(dev_app: SynthesizedApp) -> None:
+def test_price_queues_take_raw_messages_and_settlement_filters_on_the_result(dev_app: SynthesizedApp) -> None:
     # Given the SQS subscriptions of the price topic
     sqs_subscriptions = [
         s["Properties"]
@@ -135,11 +135,12 @@ def test_price_queues_take_raw_messages_and_settlement_filters_on_full_time(dev_
         if s["Properties"]["Protocol"] == "sqs"
     ]
 
-    # Then both deliver raw messages with a dead-letter queue, and settlement only receives full-time books
+    # Then both deliver raw messages with a dead-letter queue, and settlement only receives results: the final
+    # book and each correction of it
     assert len(sqs_subscriptions) == 2
     assert all(s["RawMessageDelivery"] is True and "RedrivePolicy" in s for s in sqs_subscriptions)
     filters = [s.get("FilterPolicy") for s in sqs_subscriptions]
-    assert {"event_type": ["full_time"]} in filters
+    assert {"result": ["final", "correction"]} in filters
     assert None in filters
 
 

@@ -81,7 +81,7 @@ def test_masking_hides_asset_hashes_only(dev_app: SynthesizedApp) -> None:
     (machine_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::StepFunctions::StateMachine"]
     original = template["Resources"][machine_id]["Properties"]["DefinitionString"]
     assert masked["Resources"][machine_id]["Properties"]["DefinitionString"] == json.loads(original)
-    assert "${PriceFixtureFunctionArn}" in json.dumps(masked["Resources"][machine_id])
+    assert "${ApplyFeedEventFunctionArn}" in json.dumps(masked["Resources"][machine_id])
 
 
 def test_synth_is_deterministic(dev_app: SynthesizedApp, tmp_path_factory: pytest.TempPathFactory) -> None:
