@@ -20,7 +20,7 @@ import argparse
 import json
 import math
 import re
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,30 +86,28 @@ class Estimate:
 
 
 def published_path(definition: dict[str, Any]) -> tuple[str, ...]:
-    """Shortest path (Next, Default, Choices; never Catch) from StartAt to the first SNS publish, then to its end."""
+    """The path (Next, Default, Choices; never Catch) from StartAt to the first SNS publish that runs the most
+    tasks, then to its end: an event that is applied writes, stores and claims before it publishes, while a
+    shorter route (a republication of a stored book) skips the write."""
     states: dict[str, dict[str, Any]] = definition["States"]
-    came_from: dict[str, str | None] = {definition["StartAt"]: None}
-    queue = deque([definition["StartAt"]])
-    target = None
-    while queue:
-        name = queue.popleft()
-        if str(states[name].get("Resource", "")).endswith(":sns:publish"):
-            target = name
-            break
-        state = states[name]
+
+    def tasks_on(path: tuple[str, ...]) -> int:
+        return sum(states[name]["Type"] == "Task" for name in path)
+
+    best: tuple[str, ...] | None = None
+    stack: list[tuple[str, ...]] = [(definition["StartAt"],)]
+    while stack:
+        walked = stack.pop()
+        state = states[walked[-1]]
+        if str(state.get("Resource", "")).endswith(":sns:publish"):
+            if best is None or tasks_on(walked) > tasks_on(best):
+                best = walked
+            continue
         following = [state.get("Next"), state.get("Default")] + [c.get("Next") for c in state.get("Choices", [])]
-        for successor in following:
-            if successor and successor not in came_from:
-                came_from[successor] = name
-                queue.append(successor)
-    if target is None:
+        stack.extend((*walked, successor) for successor in following if successor and successor not in walked)
+    if best is None:
         raise ValueError("definition: no state publishes to SNS, so no priced event path exists")
-    path: list[str] = []
-    step: str | None = target
-    while step is not None:
-        path.append(step)
-        step = came_from[step]
-    path.reverse()
+    path = list(best)
     while "Next" in states[path[-1]]:
         path.append(states[path[-1]]["Next"])
     return tuple(path)

@@ -331,14 +331,13 @@ def _check_timestamps(event: Any, now: datetime) -> FeedDecision | None:
     return None
 
 
-def _illegal(
-    state: FeedState | None, event: Any, period: Period, *, at_sequence: int | None = None
-) -> FeedDecision:
+def _illegal(state: FeedState | None, event: Any, period: Period, *, at_sequence: int | None = None) -> FeedDecision:
     error = refusal_for(event.type, period)
     if period == "none":
         field, reason = "fixture_id", f"{event.fixture_id} does not exist: no fixture_created came first"
     elif at_sequence is not None:
-        field, reason = "type", f"{event.type} is not legal: at sequence {at_sequence} the fixture was in phase {period}"
+        field = "type"
+        reason = f"{event.type} is not legal: at sequence {at_sequence} the fixture was in phase {period}"
     else:
         field, reason = "type", f"{event.type} is not legal in phase {period}"
     return FeedDecision("illegal_transition", state, error=error, field=field, reason=reason, period=period)

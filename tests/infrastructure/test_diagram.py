@@ -53,7 +53,7 @@ def test_workflow_arrows_come_from_its_substitutions(dev_app: SynthesizedApp) ->
     # (across stacks, through the exports), and the ingest API points at the workflow
     targets = sorted(architecture.nodes[target].label for source, target in architecture.edges if source == workflow.id)
     assert targets == [
-        "FeedWorkflowPriceFixture",
+        "FeedWorkflowApplyFeedEvent",
         "FeedWorkflowQuarantinedEvents",
         "PriceFanoutPriceTopic",
         "TradingTablesFixtures",
