@@ -50,7 +50,7 @@ def _number(raw: str) -> int | float:
 
 
 def to_dynamodb_value(value: Any) -> dict[str, Any]:
-    """The inverse for what the feed rules store: strings, numbers, booleans, lists and maps (no sets)."""
+    """The inverse for what the workflows store: strings, numbers, booleans, lists, maps and string sets."""
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, str):
@@ -61,6 +61,8 @@ def to_dynamodb_value(value: Any) -> dict[str, Any]:
         return {"L": [to_dynamodb_value(item) for item in value]}
     if isinstance(value, dict):
         return {"M": {key: to_dynamodb_value(item) for key, item in value.items()}}
+    if isinstance(value, set | frozenset) and value and all(isinstance(item, str) for item in value):
+        return {"SS": sorted(value)}
     if value is None:
         return {"NULL": True}
     raise UnsupportedDynamoDbType(f"{type(value).__name__} is not stored by the workflows")

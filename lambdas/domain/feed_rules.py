@@ -240,7 +240,8 @@ def _effect(state: FeedState, event: Any) -> FeedState:
         case "second_half_kick_off":
             changes = {"match_minute": 45, "suspension_reason": None}
         case "full_time":
-            changes = {"suspension_reason": None, "result_revision": 1}
+            # 1 the first time; after an operator reopened the match, its next full time corrects the result.
+            changes = {"suspension_reason": None, "result_revision": state.result_revision + 1}
         case _:  # pragma: no cover - the models admit no other type
             raise AssertionError(event.type)
     to_period = TRANSITIONS[event.type].to_period
@@ -360,3 +361,15 @@ def _first_error(error: ValidationError) -> tuple[str, str]:
     if first["type"] in ("union_tag_not_found", "union_tag_invalid"):
         location = ["type"]
     return ".".join(location) or "event", first["msg"]
+
+
+def reopened(state: FeedState, *, now: datetime) -> FeedState:
+    """A finished match back in the second half (an operator's correction, lambdas/domain/trader_rules.py): the
+    feed's next events apply again, and its next full time is a correction of the result."""
+    return state.model_copy(
+        update={
+            "match_period": "second_half",
+            "phase_changes": (*state.phase_changes, PhaseChange(sequence=state.last_sequence, period="second_half")),
+            "updated_at": now,
+        }
+    )

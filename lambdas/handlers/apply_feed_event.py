@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lambdas.adapters.fixture_store import FixtureStore
 from lambdas.logic.feed_task import FeedTask, run_feed_task
-from lambdas.models.env import FeedTaskEnv
+from lambdas.models.env import FixtureTablesEnv
 from lambdas.observability import logger, metrics, tracer
 
 
@@ -35,7 +35,7 @@ class FeedTaskInput(BaseModel):
 
 @cache
 def _default_store() -> FixtureStore:
-    env = FeedTaskEnv.model_validate(os.environ)
+    env = FixtureTablesEnv.model_validate(os.environ)
     return FixtureStore(
         client=boto3.client("dynamodb"), fixtures_table=env.FIXTURES_TABLE_NAME, prices_table=env.PRICES_TABLE_NAME
     )

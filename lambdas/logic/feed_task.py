@@ -15,12 +15,12 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from lambdas.adapters.dynamodb_json import from_dynamodb_item, to_dynamodb_value
+from lambdas.adapters.dynamodb_json import from_dynamodb_item
 from lambdas.domain.feed_rules import FeedDecision, ValidEvent, decide_valid_event, validate_feed_event
 from lambdas.domain.fixture import FeedState
+from lambdas.logic.fixture_publication import fixture_after, fixture_update, publication
 from lambdas.logic.price_book import price_message
-from lambdas.models.fixture_state import FixtureState
-from lambdas.models.price_message import PriceMessage, SourceEvent
+from lambdas.models.price_message import SourceEvent
 
 Route = Literal["write", "publish", "duplicate", "stale", "reject"]
 # After this many lost optimistic-concurrency races the event is quarantined (WriteContention) for a redrive.
@@ -102,35 +102,19 @@ def run_feed_task(
 def fixture_write(state: FeedState, item: dict[str, Any] | None) -> dict[str, Any]:
     """The UpdateItem that stores ``state``: changed attributes only, under the revision it was decided on."""
     before = {} if item is None else from_dynamodb_item(item)
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    sets: list[str] = []
+    sets: dict[str, Any] = {}
     removes: list[str] = []
-    for index, (name, value) in enumerate(sorted(state.attributes().items())):
+    for name, value in state.attributes().items():
         if name == "fixture_id" or (name in before and _same(before[name], value)):
             continue
         if value is None:
             if name in before:
-                names[f"#a{index}"] = name
-                removes.append(f"#a{index}")
-            continue
-        names[f"#a{index}"] = name
-        values[f":a{index}"] = to_dynamodb_value(value)
-        sets.append(f"#a{index} = :a{index}")
-    update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    if item is None:
-        condition = "attribute_not_exists(fixture_id)"
-    else:
-        condition = "#revision = :expected_revision"
-        names["#revision"] = "revision"
-        values[":expected_revision"] = {"N": str(state.revision - 1)}
-    return {
-        "key": {"fixture_id": {"S": state.fixture_id}},
-        "update": update,
-        "condition": condition,
-        "names": names,
-        "values": values,
-    }
+                removes.append(name)
+        else:
+            sets[name] = value
+    return fixture_update(
+        state.fixture_id, sets, removes, expected_revision=None if item is None else state.revision - 1
+    )
 
 
 def _same(stored: Any, value: Any) -> bool:
@@ -138,48 +122,17 @@ def _same(stored: Any, value: Any) -> bool:
 
 
 def _book(decision: FeedDecision, item: dict[str, Any], valid: ValidEvent, execution_id: str) -> dict[str, Any]:
-    """The priced book of the decided state, its Prices item, SNS attributes and publication claim."""
+    """The priced book of the decided state, with what stores, claims and publishes it."""
     assert decision.state is not None
     state = decision.state
-    fixture = FixtureState.model_validate({**from_dynamodb_item(item), **state.attributes()})
     event = valid.event
     message = price_message(
         source=SourceEvent(event_id=event.event_id, type=event.type, occurred_at=event.occurred_at),
-        state=fixture,
+        state=fixture_after(item, state.attributes(), ()),
         generated_at=state.updated_at,
         result=_result(state),
     )
-    book = message.model_dump_json()
-    attributes = _message_attributes(message, event.type)
-    revision = {"N": str(state.revision)}
-    return {
-        "book": book,
-        "book_item": {
-            "fixture_id": {"S": state.fixture_id},
-            "revision": revision,
-            "sequence": {"N": str(state.last_sequence)},
-            "generated_at": {"S": message.model_dump(mode="json")["generated_at"]},
-            "fixture_status": {"S": message.status},
-            "book": {"S": book},
-            # The event as received: a later event that conflicts with it is quarantined with both versions.
-            "source_event_body": {"S": valid.canonical},
-        },
-        "message_attributes": attributes,
-        "claim": {
-            "key": {"fixture_id": {"S": state.fixture_id}},
-            "values": {
-                ":revision": revision,
-                ":sequence": {"N": str(state.last_sequence)},
-                ":execution": {"S": execution_id},
-            },
-            # ReleaseClaim: a claim whose book could not be published goes back to the revision before it.
-            "release_values": {
-                ":released": {"N": str(state.revision - 1)},
-                ":revision": revision,
-                ":execution": {"S": execution_id},
-            },
-        },
-    }
+    return publication(message, event_type=event.type, execution_id=execution_id, source_event_body=valid.canonical)
 
 
 def _result(state: FeedState) -> dict[str, Any] | None:
@@ -187,19 +140,6 @@ def _result(state: FeedState) -> dict[str, Any] | None:
     if state.result_revision == 0:
         return None
     return {"kind": "final" if state.result_revision == 1 else "correction", "revision": state.result_revision}
-
-
-def _message_attributes(message: PriceMessage, event_type: str) -> dict[str, Any]:
-    """SNS message attributes: subscribers filter on these without reading the book (settlement on ``result``)."""
-    attributes = {
-        "fixture_id": message.fixture_id,
-        "sport": message.sport,
-        "event_type": event_type,
-        "fixture_status": message.status,
-    }
-    if message.result is not None:
-        attributes["result"] = message.result.kind
-    return {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
 
 
 def _reject(decision: FeedDecision, task: FeedTask, *, original: Any = None) -> dict[str, Any]:

@@ -16,7 +16,9 @@ class IotBridgeEnv(BaseModel):
     IOT_DATA_ENDPOINT: str | None = None
 
 
-class FeedTaskEnv(BaseModel):
+class FixtureTablesEnv(BaseModel):
+    """The feed and trader tasks read the fixtures table (and the prices table, for a conflict's original)."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     FIXTURES_TABLE_NAME: Annotated[str, Field(min_length=3)]

@@ -72,6 +72,9 @@ class FixtureState(BaseModel):
     suspended_markets: frozenset[tuple[str, float]] = frozenset()
     margins: dict[str, float] = Field(default_factory=dict)
     price_overrides: dict[OverrideKey, PriceOverride] = Field(default_factory=dict)
+    # The feed's finer phase (lambdas/domain/match_phases.py) and the last trader command applied.
+    match_period: str | None = None
+    last_command_id: str | None = None
 
     @model_validator(mode="before")
     @classmethod

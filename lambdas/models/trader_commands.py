@@ -137,6 +137,27 @@ class OverridePrice(_Command):
     for_seconds: Annotated[int, Field(ge=1, le=MAX_OVERRIDE_SECONDS)]
 
 
+class ClearOverrides(_OneMarketOrMore):
+    """End price overrides before they expire: every one of the fixture, of a market type, of one market, or one
+    selection's."""
+
+    command: Literal["clear_overrides"]
+    selection: SelectionName | None = None
+
+    @model_validator(mode="after")
+    def _selection_of_a_market(self) -> ClearOverrides:
+        if self.selection is not None and self.market_type is None:
+            raise ValueError("selection: name the market_type (and line) of the selection")
+        return self
+
+
+class Reopen(_Command):
+    """An operator's correction: a match the feed finished by mistake goes back to the second half, so the feed's
+    next events apply (its next full time is a correction of the result). Only on the service route (IAM)."""
+
+    command: Literal["reopen"]
+
+
 # The three forms of set_pre_match share the command name; the field that names the form tells them apart.
 _PRE_MATCH_FORMS = (("odds", "set_pre_match:odds"), ("supremacy", "set_pre_match:supremacy"))
 
@@ -162,11 +183,16 @@ TraderCommand = Annotated[
     | Annotated[SetPreMatch, Tag("set_pre_match")]
     | Annotated[SetPreMatchFromSupremacy, Tag("set_pre_match:supremacy")]
     | Annotated[SetPreMatchFromOdds, Tag("set_pre_match:odds")]
-    | Annotated[OverridePrice, Tag("override_price")],
+    | Annotated[OverridePrice, Tag("override_price")]
+    | Annotated[ClearOverrides, Tag("clear_overrides")]
+    | Annotated[Reopen, Tag("reopen")],
     Discriminator(
         _command_form,
         custom_error_type="invalid_command",
-        custom_error_message="command: must be one of suspend, resume, set_margin, set_pre_match, override_price",
+        custom_error_message=(
+            "command: must be one of suspend, resume, set_margin, set_pre_match, override_price, clear_overrides, "
+            "reopen"
+        ),
     ),
 ]
 # The forms of set_pre_match (lambdas/handlers/check_trader_command.py turns each into the model's inputs).

@@ -1,10 +1,10 @@
 """The trader-command workflow: one synchronous EXPRESS execution per command, for the trader API.
 
-Defined in statemachines/trader_command.asl.json. It writes the same fixture item as the feed workflow,
-under the item's ``revision`` guard, prices with its own PriceFixture Lambda (the same pricing code as the feed's),
-and stores and publishes through the feed's prices table and price topic, so a
-trader's change reaches every subscriber exactly as a feed event's does. Its own Lambda turns each form of
-pre-match inputs (goal expectations, supremacy and total, odds) into what the fixture holds; it touches nothing.
+Defined in statemachines/trader_command.asl.json. Its one Lambda (ApplyTraderCommand) validates the command,
+reads the fixture and decides the command with the domain core (lambdas/domain/trader_rules.py), and prices the
+book with the same pricing code as the feed's. The workflow audits (append-only), writes the same fixture item as
+the feed workflow under the item's ``revision``, and stores and publishes through the feed's prices table and
+price topic, so a trader's change reaches every subscriber exactly as a feed event's does.
 """
 
 from __future__ import annotations
@@ -41,34 +41,27 @@ class TraderCommandWorkflow(Construct):
         price_topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, id_)
-        self.pricing_function = engine_function(
+        self.command_function = engine_function(
             self,
-            "PriceFixture",
-            handler="lambdas.handlers.price_fixture.handler",
-            description="Prices every market of a fixture after a trader command, from one score matrix",
+            "ApplyTraderCommand",
+            handler="lambdas.handlers.apply_trader_command.handler",
+            description="Validates and decides a trader command with the domain core, and prices the fixture's book",
             config=config,
             memory_size=PRICING_FUNCTION_MEMORY_MB,
             timeout_seconds=PRICING_FUNCTION_TIMEOUT_SECONDS,
+            environment={"FIXTURES_TABLE_NAME": fixtures.table_name, "PRICES_TABLE_NAME": prices.table_name},
         )
         acknowledge(
-            self.pricing_function,
+            self.command_function,
             "Serverless-LambdaDLQ",
             "Invoked synchronously by the workflow, which answers the trader with the error: nothing to redeliver",
         )
-        self.check_command_function = engine_function(
-            self,
-            "CheckTraderCommand",
-            handler="lambdas.handlers.check_trader_command.handler",
-            description="Validates a trader command, naming the field; set_pre_match's goal expectations and rho",
-            config=config,
-            memory_size=1024,  # the odds solve is numpy work, like pricing
-            timeout_seconds=4,  # under the workflow task's 5 s
+        # It reads the fixture itself (items only: no index), so the whole item never rides in the state data.
+        iam.Grant.add_to_principal(
+            grantee=self.command_function, actions=["dynamodb:GetItem"], resource_arns=[fixtures.table_arn]
         )
-        acknowledge(
-            self.check_command_function,
-            "Serverless-LambdaDLQ",
-            "Invoked synchronously by the workflow, which answers the trader with the error: nothing to redeliver",
-        )
+        if fixtures.encryption_key is not None:
+            fixtures.encryption_key.grant_decrypt(self.command_function)
         self.state_machine, self.log_group = express_workflow(
             self,
             "TraderCommand",
@@ -77,8 +70,7 @@ class TraderCommandWorkflow(Construct):
                 "FixturesTableName": fixtures.table_name,
                 "PricesTableName": prices.table_name,
                 "TraderActionsTableName": trader_actions.table_name,
-                "PriceFixtureFunctionArn": self.pricing_function.function_arn,
-                "CheckTraderCommandFunctionArn": self.check_command_function.function_arn,
+                "ApplyTraderCommandFunctionArn": self.command_function.function_arn,
                 "PriceTopicArn": price_topic.topic_arn,
             },
             config=config,
@@ -90,11 +82,12 @@ class TraderCommandWorkflow(Construct):
         # On the table only: table.grant() would add the table's indexes, which these item calls never touch.
         iam.Grant.add_to_principal(
             grantee=self.state_machine,
-            actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            actions=["dynamodb:UpdateItem"],
             resource_arns=[fixtures.table_arn],
         )
         prices.grant(self.state_machine, "dynamodb:PutItem")
-        trader_actions.grant(self.state_machine, "dynamodb:PutItem", "dynamodb:UpdateItem")
+        # Append-only: records are put under attribute_not_exists(action_id), never updated.
+        trader_actions.grant(self.state_machine, "dynamodb:PutItem")
         for table in (fixtures, prices, trader_actions):
             if table.encryption_key is not None:
                 table.encryption_key.grant_encrypt_decrypt(self.state_machine)
@@ -102,6 +95,6 @@ class TraderCommandWorkflow(Construct):
         iam.Grant.add_to_principal(
             grantee=self.state_machine,
             actions=["lambda:InvokeFunction"],
-            resource_arns=[self.pricing_function.function_arn, self.check_command_function.function_arn],
+            resource_arns=[self.command_function.function_arn],
         )
         price_topic.grant_publish(self.state_machine)

@@ -77,12 +77,12 @@ def _state(engine: LocalEngine, fixture_id: str = FIXTURE) -> tuple[dict[str, An
     item = dynamodb.get_item(
         TableName=engine.table_name("Fixtures"), Key={"fixture_id": {"S": fixture_id}}, ConsistentRead=True
     ).get("Item", {})
-    # Refused commands are audited too (outcome "refused"); what must not move is the count of the others
+    # Refused commands are audited too (outcome "refused"); what must not move is the count of applied ones
     actions = dynamodb.query(
         TableName=engine.table_name("TraderActions"),
         KeyConditionExpression="fixture_id = :f",
-        FilterExpression="outcome <> :refused",
-        ExpressionAttributeValues={":f": {"S": fixture_id}, ":refused": {"S": "refused"}},
+        FilterExpression="outcome = :applied",
+        ExpressionAttributeValues={":f": {"S": fixture_id}, ":applied": {"S": "applied"}},
     )["Count"]
     return item, actions
 

@@ -106,17 +106,14 @@ def test_suspending_a_market_reprices_publishes_and_audits(
     published = subscriber.wait_for(fixture_id, 4)  # three feed events' books, then the command's
     assert published[-1]["revision"] == answer["revision"]
     assert {m["status"] for m in _market(published[-1], "total_goals")} == {"suspended"}
-    # ... and the audit says who did what, before and after
-    (action,) = engine.client("dynamodb").query(
-        TableName=engine.table_name("TraderActions"),
-        KeyConditionExpression="fixture_id = :f",
-        ExpressionAttributeValues={":f": {"S": fixture_id}},
-    )["Items"]
-    assert json.loads(action["actor"]["S"])["username"] == "alice"
-    assert json.loads(action["command"]["S"]) == {"command": "suspend", "market_type": "total_goals"}
-    assert action["outcome"]["S"] == "applied"
-    assert "suspended_market_types" not in json.loads(action["before"]["S"])
-    assert json.loads(action["after_state"]["S"])["suspended_market_types"] == {"SS": ["total_goals"]}
+    # ... and the audit says who did what, before (recorded first) and after (appended once applied)
+    requested, applied = _audit(engine, fixture_id)
+    for record in (requested, applied):
+        assert json.loads(record["actor"]["S"])["username"] == "alice"
+        assert json.loads(record["command"]["S"]) == {"command": "suspend", "market_type": "total_goals"}
+    assert (requested["outcome"]["S"], applied["outcome"]["S"]) == ("requested", "applied")
+    assert json.loads(requested["before"]["S"])["suspended_market_types"] == []
+    assert json.loads(applied["after_state"]["S"])["suspended_market_types"] == ["total_goals"]
 
     # When the next feed event (a goal) arrives, the suspension holds in the feed's book too
     goal = match_events(fixture_id)[3]
@@ -177,12 +174,14 @@ def test_a_price_override_is_offered(gateway: LocalGateway, engine: LocalEngine,
     assert {s["name"]: s["price"] for s in match_result["selections"]}["home"] == 2.5
 
 
-def _audit(engine: LocalEngine, fixture_id: str) -> list[dict[str, Any]]:
-    return engine.client("dynamodb").query(
+def _audit(engine: LocalEngine, fixture_id: str, outcome: str | None = None) -> list[dict[str, Any]]:
+    """The fixture's audit records in order (each command: requested, then applied or refused)."""
+    records = engine.client("dynamodb").query(
         TableName=engine.table_name("TraderActions"),
         KeyConditionExpression="fixture_id = :f",
         ExpressionAttributeValues={":f": {"S": fixture_id}},
     )["Items"]
+    return [r for r in records if outcome in (None, r["outcome"]["S"])]
 
 
 def _fair(book: dict[str, Any], market_type: str, line: float | None = None) -> dict[str, float]:
@@ -216,7 +215,7 @@ def test_pre_match_inputs_are_taken_in_each_form(gateway: LocalGateway, engine: 
     assert _fair(answer["book"], "total_goals", 2.5)["over"] == pytest.approx(fair_over[0], abs=1e-6)
     # ... through goal expectations and a rho the fixture now holds, and the audit keeps the odds as given
     assert float(_fixture_item(engine, fixture_id)["dixon_coles_rho"]["N"]) != pytest.approx(-0.10, abs=1e-3)
-    calibrated = [a for a in _audit(engine, fixture_id) if "odds" in json.loads(a["command"]["S"])]
+    calibrated = [a for a in _audit(engine, fixture_id, "applied") if "odds" in json.loads(a["command"]["S"])]
     assert [json.loads(a["command"]["S"])["odds"] for a in calibrated] == [odds]
     assert "dixon_coles_rho" in json.loads(calibrated[0]["after_state"]["S"])
 
@@ -236,7 +235,7 @@ def test_pre_match_inputs_are_taken_in_each_form(gateway: LocalGateway, engine: 
     )
     assert status == 200, answer
     assert "dixon_coles_rho" not in _fixture_item(engine, fixture_id)
-    assert len(_audit(engine, fixture_id)) == 4
+    assert len(_audit(engine, fixture_id, "applied")) == 4
 
 
 @pytest.mark.parametrize(
@@ -395,7 +394,7 @@ def test_a_command_whose_write_answer_was_lost_is_applied_once(
     _start_match(engine, fixture_id, through_sequence=3)
     before = _fixture_item(engine, fixture_id)
     plan = FaultPlan(
-        targets={"dynamodb": FaultSpec(1.0, kinds=("timeout",), states=("ApplyCommand",), failing_attempts=1)}
+        targets={"dynamodb": FaultSpec(1.0, kinds=("timeout",), states=("WriteFixture",), failing_attempts=1)}
     )
 
     # When the trader suspends the fixture
@@ -406,17 +405,21 @@ def test_a_command_whose_write_answer_was_lost_is_applied_once(
     assert status == 200, answer
     assert answer["revision"] == int(before["revision"]["N"]) + 1
     assert int(_fixture_item(engine, fixture_id)["revision"]["N"]) == answer["revision"]
-    # And the audit holds one action, applied, whose 'before' is the state it was applied to, not its own result
-    (action,) = _audit(engine, fixture_id)
-    assert action["outcome"] == {"S": "applied"}
-    assert json.loads(action["before"]["S"])["revision"] == before["revision"]
-    assert json.loads(action["after_state"]["S"])["trader_suspended"] == {"BOOL": True}
+    # And the audit holds the command once: requested with the state it was applied to, then applied
+    requested, applied = _audit(engine, fixture_id)
+    assert (requested["outcome"], applied["outcome"]) == ({"S": "requested"}, {"S": "applied"})
+    assert json.loads(requested["before"]["S"])["revision"] == int(before["revision"]["N"])
+    assert json.loads(applied["after_state"]["S"])["trader_suspended"] is True
 
 
 @pytest.mark.parametrize(
     ("override", "field", "reason"),
     [
-        ({"market_type": "match_result", "selection": "hoem"}, "selection", "match_result has no selection hoem"),
+        (
+            {"market_type": "match_result", "selection": "hoem"},
+            "selection",
+            "match_result has no selection hoem in the current book",
+        ),
         ({"market_type": "total_goals", "selection": "over"}, "line", "total_goals markets need a line"),
         (
             {"market_type": "match_result", "line": 2.5, "selection": "home"},
@@ -426,7 +429,7 @@ def test_a_command_whose_write_answer_was_lost_is_applied_once(
         (
             {"market_type": "team_total", "line": 1.5, "selection": "over"},
             "selection",
-            "team_total has no selection over",
+            "team_total has no selection over in the current book",
         ),
     ],
 )
@@ -447,7 +450,8 @@ def test_an_override_no_book_can_carry_is_refused_naming_the_field(
         gateway, token, fixture_id, {"command": "override_price", "price": 2.5, "for_seconds": 60, **override}
     )
 
-    # Then it is a 400 naming the field, and nothing is written or audited (it used to be stored and never priced)
+    # Then it is a 400 naming the field, and nothing is written or audited but the refusal (it used to be stored
+    # and never priced)
     assert status == 400
     assert (answer["message"], answer["field"]) == (f"{field}: {reason}", field)
     assert _fixture_item(engine, fixture_id) == before

@@ -72,3 +72,28 @@ def create_prices_table(dynamodb: Any, name: str) -> None:
             {"AttributeName": "revision", "KeyType": "RANGE"},
         ],
     )
+
+
+def fixture_from_feed(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The fixtures-table item (DynamoDB typed JSON) that the feed's domain core leaves after ``events``."""
+    from lambdas.adapters.dynamodb_json import to_dynamodb_value
+    from tests.unit.domain.feeds import play
+
+    state, _ = play(events)
+    assert state is not None
+    return {name: to_dynamodb_value(value) for name, value in state.attributes().items() if value is not None}
+
+
+class InMemoryFixtures:
+    """Stands in for lambdas.adapters.fixture_store.FixtureStore: one fixture item, no table."""
+
+    def __init__(self, item: dict[str, Any] | None, *, reads_allowed: bool = True) -> None:
+        self._item = item
+        self._reads_allowed = reads_allowed
+
+    def fixture(self, fixture_id: str) -> dict[str, Any] | None:
+        assert self._reads_allowed, f"read {fixture_id!r}: this request must be refused without a read"
+        return self._item if self._item is not None and self._item["fixture_id"]["S"] == fixture_id else None
+
+    def applied_event(self, fixture_id: str, revision: int) -> str | None:
+        return None

@@ -13,9 +13,12 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 from pydantic import ValidationError
 
+from lambdas.adapters.dynamodb_json import from_dynamodb_item
 from lambdas.adapters.iot_publisher import iot_data_client
 from lambdas.handlers import publish_prices_to_iot
-from lambdas.handlers.price_fixture import handler as price_handler
+from lambdas.logic.price_book import price_message
+from lambdas.models.fixture_state import FixtureState
+from lambdas.models.price_message import SourceEvent
 from tests.conftest import FakeLambdaContext
 from tests.handlers.conftest import fixture_item, sample
 
@@ -33,8 +36,14 @@ def bridge_env(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _price_message(lambda_context: FakeLambdaContext, **fixture_changes: Any) -> str:
-    message = price_handler({"event": sample("goal"), "fixture": fixture_item(**fixture_changes)}, lambda_context)
-    return json.dumps(message)
+    """A book as the workflows publish it: a goal's, priced from a fixture item."""
+    goal = sample("goal")
+    message = price_message(
+        source=SourceEvent(event_id=goal["event_id"], type=goal["type"], occurred_at=goal["occurred_at"]),
+        state=FixtureState.model_validate(from_dynamodb_item(fixture_item(**fixture_changes))),
+        generated_at=datetime(2026, 11, 22, 15, 17, 32, tzinfo=UTC),
+    )
+    return message.model_dump_json()
 
 
 def _sns_notification(*messages: str) -> dict[str, Any]:

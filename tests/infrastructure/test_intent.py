@@ -334,7 +334,8 @@ def test_every_lambda_is_arm64_traced_with_json_logs(
     # Then each runs on arm64 with active tracing and JSON logs to its own log group
     handlers = {fn["Properties"]["Handler"] for fn in functions.values()}
     assert handlers >= {
-        "lambdas.handlers.price_fixture.handler",
+        "lambdas.handlers.apply_feed_event.handler",
+        "lambdas.handlers.apply_trader_command.handler",
         "lambdas.handlers.publish_prices_to_iot.handler",
         "lambdas.handlers.plan_capacity.handler",
         "lambdas.handlers.query_trading_state.handler",
