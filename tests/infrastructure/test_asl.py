@@ -203,3 +203,45 @@ def test_pricing_lambda_times_out_before_its_task(dev_app: SynthesizedApp) -> No
 
     # Then the function gives up first, so a retried task never runs beside its own timed-out attempt
     assert function["Properties"]["Timeout"] < task_timeout
+
+
+# The workflows orchestrate; the domain core (lambdas/domain) decides. What a definition may still test or guard:
+# the core's route, and the mechanics of the write (the revision it was decided on), the publication claim and
+# the append-only audit.
+MAX_STATES = 20
+ROUTE_VARIABLE = "$.decision.answer.route"
+MECHANICAL_CONDITIONS = {
+    "attribute_not_exists(action_id)",
+    "attribute_not_exists(published_revision) OR published_revision < :revision"
+    " OR (published_revision = :revision AND published_by = :execution)",
+    "published_revision = :revision AND published_by = :execution",
+}
+
+
+@pytest.mark.parametrize("definition_file", DEFINITIONS, ids=lambda p: p.name)
+def test_a_workflow_has_few_states_and_no_business_rule(definition_file: Path) -> None:
+    # Given every state of the definition
+    states = _all_states(json.loads(definition_file.read_text()))
+
+    # Then there are at most MAX_STATES, every Choice routes on the core's answer alone, no Pass state computes a
+    # result of its own (Parameters only copy paths), and every condition expression is mechanical: a fixture
+    # write's condition comes from the core's answer, the others are the claim and the audit's guards
+    assert len(states) <= MAX_STATES, sorted(states)
+    for name, state in states.items():
+        if state["Type"] == "Choice":
+            variables = {choice["Variable"] for choice in state["Choices"]}
+            assert variables == {ROUTE_VARIABLE}, (name, variables)
+            assert all(set(choice) == {"Variable", "StringEquals", "Next"} for choice in state["Choices"]), name
+        if state["Type"] == "Pass":
+            assert "Result" not in state, name
+            computed = [
+                k
+                for k, v in state.get("Parameters", {}).items()
+                if not k.endswith(".$") and v != 0 and v is not True and v is not False
+            ]
+            assert not computed, (name, computed)
+        condition = state.get("Parameters", {}).get("ConditionExpression")
+        if condition is not None:
+            assert condition in MECHANICAL_CONDITIONS, (name, condition)
+        if "ConditionExpression.$" in state.get("Parameters", {}):
+            assert state["Parameters"]["ConditionExpression.$"] == "$.decision.answer.write.condition", name

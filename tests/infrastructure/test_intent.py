@@ -219,14 +219,16 @@ def test_trader_commands_run_the_workflow_synchronously_with_who_asked(dev_app: 
 
 
 def test_every_trader_command_failure_has_its_http_status(dev_app: SynthesizedApp) -> None:
-    # Given the trader-command workflow's Fail states and the response template of the command routes
+    # Given the refusals the domain core answers (the RefuseCommand state raises them as the execution's error)
+    # and the response template of the command routes
+    from typing import get_args
+
+    from lambdas.domain.trader_rules import Refusal
     from stacks.constants import STATE_MACHINES_DIR
 
     definition = json.loads((STATE_MACHINES_DIR / "trader_command.asl.json").read_text())
-    states = definition["States"].values()
-    # Fail states with a fixed error, and the refusals, which name theirs for the RefuseCommand state to raise
-    errors = {state["Error"] for state in states if state["Type"] == "Fail" and "Error" in state}
-    errors |= {state["Parameters"]["error"] for state in states if state.get("Next") == "RecordRefusedAction"}
+    assert definition["States"]["RefuseCommand"]["ErrorPath"] == "$.decision.answer.error"
+    errors = set(get_args(Refusal))
     (method, *_) = _trader_command_methods(dev_app).values()
     (success,) = [r for r in method["Properties"]["Integration"]["IntegrationResponses"] if "SelectionPattern" not in r]
     template = success["ResponseTemplates"]["application/json"]
