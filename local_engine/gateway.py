@@ -9,8 +9,15 @@ engine runs the execution to its end and answers in its response shape), AWS ``s
 the integration.
 Every API is served on the one port under its stage's path (``/v1/...``); no two APIs share a route.
 
+Every request gets an answer, as from API Gateway. A body that a method validates is read as API Gateway's
+validator reads it (:func:`parse_json_body`): strictly UTF-8, RFC 8259 JSON only (no ``NaN``), nested at most
+:data:`MAX_BODY_DEPTH` levels, and schema patterns are ECMA 262 regular expressions (:func:`schema_validator`).
+Anything the gateway itself fails on is API Gateway's 500 ``Internal server error``, never a dropped connection.
+
 Two authorizers are stand-ins, because their real counterparts need secrets a local engine cannot have:
-- IAM: a SigV4 ``Authorization`` header is required but its signature is not verified (moto's keys are fake).
+- IAM: a SigV4 ``Authorization`` header is required and its form is checked as AWS checks it (algorithm, the
+  ``Credential`` scope, ``SignedHeaders``, a 64-hex-digit ``Signature``, a date header), each refusal a 403 in
+  AWS's words (:func:`sigv4_problem`); the signature itself is not verified (moto's keys are fake).
 - Cognito user pools: ``POST /local/sign-in`` (served only here, never deployed) issues a random token for a
   username; the token stands in for the ID token, and its claims (``sub``, ``cognito:username``) reach the
   integrations as ``$context.authorizer.claims``. Without a valid token a route answers 401 as API Gateway does.
@@ -21,18 +28,23 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import sys
 import threading
 import time
+import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, ValidationError, validators
+from jsonschema.protocols import Validator
 
 from local_engine.cloud_assembly import StackArtifact
+from local_engine.engine import REGION
 from local_engine.mapping_templates import render
 from local_engine.provisioner import ProvisionedApp
 
@@ -40,6 +52,7 @@ _START_EXECUTION = re.compile(r":states:action/StartExecution$")
 _START_SYNC_EXECUTION = re.compile(r":states:action/StartSyncExecution$")
 _LAMBDA_FUNCTION = re.compile(r":lambda:path/2015-03-31/functions/(?P<arn>.+)/invocations$")
 _PATH_PARAMETER = re.compile(r"\{([A-Za-z0-9_]+)\}")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 LOCAL_SIGN_IN_PATH = "/local/sign-in"
 
 
@@ -51,7 +64,7 @@ class Route:
     http_method: str
     path: str  # e.g. /feed-events
     authorization: str
-    validator: Draft4Validator | None
+    validator: Validator | None
     integration: dict[str, Any]
     bad_request_body_template: str | None
 
@@ -92,7 +105,7 @@ def routes(stacks: list[StackArtifact], app: ProvisionedApp) -> list[Route]:
             validates_body = by_type.get("AWS::ApiGateway::RequestValidator", {}).get(validator_ref or "", {})
             model_ref = method.get("RequestModels", {}).get("application/json", {}).get("Ref")
             if validates_body.get("ValidateRequestBody") and model_ref:
-                validator = Draft4Validator(resources[model_ref]["Properties"]["Schema"])
+                validator = schema_validator(resources[model_ref]["Properties"]["Schema"])
             bad_body = next(
                 (
                     r.get("ResponseTemplates", {}).get("application/json")
@@ -163,7 +176,213 @@ class Request:
         return self.headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 ")
 
 
-def validation_errors(validator: Draft4Validator, body: Any) -> Iterator[str]:
+# ECMA 262 (non-Unicode mode) where Python's re differs: '$' is the end of the input only (Python's also matches
+# before a final newline), '.' excludes every line terminator, \d and \w are ASCII, \s is ECMA's WhiteSpace and
+# LineTerminator set.
+_ECMA_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_ECMA_OUTSIDE_CLASS = {"$": r"\Z", ".": "[^\n\r\u2028\u2029]"}
+_ECMA_ESCAPES_OUTSIDE_CLASS = {"s": f"[{_ECMA_WHITESPACE}]", "S": f"[^{_ECMA_WHITESPACE}]"}
+
+
+@cache
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A JSON-schema ``pattern`` compiled with ECMA 262 semantics, as draft 4 requires.
+
+    JSON Schema draft 4 (draft-fge-json-schema-validation-00, section 5.2.3; core section 3.3) says patterns are
+    ECMA 262 regular expressions, and API Gateway models are draft 4 schemas (API Gateway developer guide, "Data
+    models for REST APIs"). Python's ``re`` differs where it matters to validation: ``^[a-z]+$`` accepts
+    ``"abc\\n"`` in Python, not in ECMA 262, so a fixture id with a trailing newline passed the local schema
+    check and broke the execution name template. Patterns are searched, not anchored (section 5.2.3).
+    """
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            if in_class:
+                out.append(_ECMA_WHITESPACE if escaped == "s" else char + escaped)
+            else:
+                out.append(_ECMA_ESCAPES_OUTSIDE_CLASS.get(escaped, char + escaped))
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+            out.append(char)
+        elif char == "[":
+            in_class = True
+            out.append(char)
+        else:
+            out.append(_ECMA_OUTSIDE_CLASS.get(char, char))
+        i += 1
+    return re.compile("".join(out), re.ASCII)
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_ApiGatewayDraft4Validator = validators.extend(Draft4Validator, {"pattern": _ecma_pattern})
+
+
+def schema_validator(schema: Mapping[str, Any]) -> Validator:
+    """A draft 4 validator for an API Gateway model, its ``pattern`` keyword with ECMA 262 semantics."""
+    validator: Validator = _ApiGatewayDraft4Validator(schema)
+    return validator
+
+
+# Nesting deeper than this is refused as a bad body. Python parses (and jsonschema, mapping templates and the
+# engine walk) a document by recursion, near 1,000 levels at most; API Gateway's parser has a limit of its own.
+# Every body of this app is shallow (a feed event is one flat object, a trader command two levels at most), so on
+# AWS such a body is a 400 too: from the validator (feed events), or from the workflow (a trader command's free
+# fields, which its schema does not constrain). Only the message differs.
+MAX_BODY_DEPTH = 64
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class InvalidBody(ValueError):
+    """A body that is not JSON as API Gateway reads it; the message says why, for the 400."""
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """The body as API Gateway's request validator reads it, or :class:`InvalidBody` saying why not.
+
+    - UTF-8, strictly: a text payload is a UTF-8-encoded JSON string (API Gateway developer guide, "Working with
+      binary media types for REST APIs"; RFC 8259 section 8.1), and API Gateway parses the body's bytes with
+      Jackson (its parse errors say so: "Could not parse request body into json: ... [Source: [B@...]",
+      github.com/serverless/serverless/issues/2270), which refuses an invalid byte ("Invalid UTF-8 start byte").
+      Python's ``errors="replace"`` stored U+FFFD in its place instead.
+    - RFC 8259 JSON: ``NaN`` and ``Infinity`` are not JSON numbers (section 6); Jackson refuses them by default
+      (``ALLOW_NON_NUMERIC_NUMBERS`` is off), Python's ``json.loads`` accepts them.
+    - At most :data:`MAX_BODY_DEPTH` levels of nesting, so that no body can exhaust Python's recursion.
+    A lone surrogate written as an escape (``"\\ud800"``) is valid JSON text (RFC 8259 section 8.2) and Jackson
+    reads it into a Java string; it is accepted here too and left to the schema and the workflow.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidBody(f"body: not UTF-8 (byte 0x{raw[error.start]:02x} at byte {error.start})") from None
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        deepest = max(deepest, depth)
+        if deepest > MAX_BODY_DEPTH:
+            raise InvalidBody(f"body: nested deeper than {MAX_BODY_DEPTH} levels")
+    try:
+        return json.loads(text, parse_constant=_not_a_json_number)
+    except json.JSONDecodeError as error:
+        raise InvalidBody(f"body: not JSON ({error.msg} at character {error.pos})") from None
+    except ValueError as error:
+        raise InvalidBody(f"body: not JSON ({error})") from None
+
+
+def _not_a_json_number(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+# SigV4's Authorization header (IAM User Guide, "Authentication methods" and "Elements of an AWS API request
+# signature"): AWS4-HMAC-SHA256 Credential=AKID/YYYYMMDD/region/service/aws4_request, SignedHeaders=a;b,
+# Signature=<64 lowercase hex digits>.
+SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_SIGNED_HEADERS = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+(?:;[a-z0-9!#$%&'*+.^_`|~-]+)*")
+_SCOPE_DATE = re.compile(r"\d{8}")
+_SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access "
+    "Key and signing method. Consult the service documentation for details."
+)
+
+
+class SignatureRefused(ValueError):
+    """API Gateway's 403 for a SigV4 header it refuses: ``error_type`` is its ``x-amzn-ErrorType``."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def sigv4_problem(headers: Mapping[str, str], *, region: str, service: str = "execute-api") -> tuple[str, str] | None:
+    """Why API Gateway would refuse this request's SigV4 ``Authorization`` header: (error type, message), or None.
+
+    The messages are the ones API Gateway answers with a 403 (gateway response ``INVALID_SIGNATURE``,
+    ``x-amzn-ErrorType`` IncompleteSignatureException or InvalidSignatureException), checked in its order: each
+    parameter a key=value pair; ``Credential``, ``Signature``, ``SignedHeaders`` and a date header present; the
+    credential scope's five elements, terminator, service, region (the API's own) and date. The signature is
+    not verified locally, but one that is not 64 hex digits (or of another algorithm) can never match, and is
+    refused as AWS refuses a wrong signature. ``headers`` have lower-case names.
+    """
+    try:
+        algorithm, parameters = _authorization_parameters(headers)
+        _check_scope(parameters["Credential"], headers.get("x-amz-date", ""), region=region, service=service)
+    except SignatureRefused as refused:
+        return refused.error_type, str(refused)
+    if (
+        algorithm != SIGV4_ALGORITHM
+        or not _SIGNATURE.fullmatch(parameters["Signature"])
+        or not _SIGNED_HEADERS.fullmatch(parameters["SignedHeaders"])
+    ):
+        return "InvalidSignatureException", _SIGNATURE_MISMATCH
+    return None
+
+
+def _authorization_parameters(headers: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    authorization = headers.get("authorization", "")
+    algorithm, _, rest = authorization.strip().partition(" ")
+    parameters: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in rest.split(","))):
+        name, equals, value = pair.partition("=")
+        if not equals:
+            raise SignatureRefused(
+                "IncompleteSignatureException",
+                f"'{pair}' not a valid key=value pair (missing equal-sign) in Authorization header: '{authorization}'.",
+            )
+        parameters[name.strip()] = value.strip()
+    missing = [
+        f"Authorization header requires '{name}' parameter."
+        for name in ("Credential", "Signature", "SignedHeaders")
+        if not parameters.get(name)
+    ]
+    if not headers.get("x-amz-date") and not headers.get("date"):
+        missing.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+    if missing:
+        raise SignatureRefused("IncompleteSignatureException", " ".join([*missing, f"Authorization={authorization}"]))
+    return algorithm, parameters
+
+
+def _check_scope(credential: str, amz_date: str, *, region: str, service: str) -> None:
+    scope = credential.split("/")
+    if len(scope) != 5 or not all(scope):
+        raise SignatureRefused(
+            "IncompleteSignatureException",
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+            f"got '{credential}'",
+        )
+    _, date, scoped_region, scoped_service, terminator = scope
+    if terminator != "aws4_request":
+        raise SignatureRefused(
+            "InvalidSignatureException",
+            f"Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'. ",
+        )
+    if scoped_service != service:
+        raise SignatureRefused(
+            "InvalidSignatureException", f"Credential should be scoped to correct service: '{service}'. "
+        )
+    if scoped_region != region:
+        raise SignatureRefused(
+            "InvalidSignatureException", f"Credential should be scoped to a valid region, not '{scoped_region}'. "
+        )
+    if not _SCOPE_DATE.fullmatch(date) or (amz_date and not amz_date.startswith(date)):
+        raise SignatureRefused(
+            "InvalidSignatureException",
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+            f"'{date}', expected: '{amz_date[:8]}'.",
+        )
+
+
+def validation_errors(validator: Validator, body: Any) -> Iterator[str]:
     """Each schema violation, where and what is wrong, in jsonschema's words.
 
     Locally the path is always given. API Gateway's own messages (its validator's) name a field only when it is
@@ -206,6 +425,7 @@ class LocalGateway:
 
         assert engine.app is not None, "start the engine first"
         self.engine = engine
+        self.region = REGION  # the region the engine provisions the app in: SigV4 scopes must name it
         self.routes = routes(read_stacks(engine.assembly_dir), engine.app)
         self._signed_in: dict[str, dict[str, str]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
@@ -225,6 +445,7 @@ class LocalGateway:
 
     def handle(self, http_method: str, path: str, headers: dict[str, str], raw_body: bytes) -> Response:
         url = urlsplit(path)
+        # Lambda proxy bodies reach the function as text; a validated body is read strictly below
         text = raw_body.decode("utf-8", errors="replace")
         if http_method == "POST" and url.path.endswith(LOCAL_SIGN_IN_PATH):
             return self._sign_in(text)
@@ -239,33 +460,45 @@ class LocalGateway:
         if matched is None:
             return Response(403, json.dumps({"message": "Missing Authentication Token"}))  # what API Gateway says
         route, path_parameters = matched
-        claims = None
-        if route.authorization == "AWS_IAM" and not headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
-            return Response(403, json.dumps({"message": "Missing Authentication Token"}))
-        if route.authorization == "COGNITO_USER_POOLS":
-            claims = self._signed_in.get(headers.get("authorization", "").removeprefix("Bearer "))
-            if claims is None:
-                return Response(401, json.dumps({"message": "Unauthorized"}))
+        refused, claims = self._authorize(route, headers)
+        if refused is not None:
+            return refused
         if route.integration.get("PassthroughBehavior") == "NEVER" and not headers.get("content-type", "").startswith(
             "application/json"
         ):
             return Response(415, json.dumps({"message": "Unsupported Media Type"}))
         if route.validator is not None:
             try:
-                body = json.loads(text)
-            except json.JSONDecodeError as error:
-                return self._bad_body(route, [f"body: not JSON ({error.msg} at character {error.pos})"])
+                body = parse_json_body(raw_body)
+            except InvalidBody as error:
+                return self._bad_body(route, [str(error)])
             problems = list(validation_errors(route.validator, body))
             if problems:
                 return self._bad_body(route, problems)
         request = Request(route, url.path, path_parameters, dict(parse_qsl(url.query)), headers, text, claims)
         return self._integrate(request)
 
+    def _authorize(self, route: Route, headers: dict[str, str]) -> tuple[Response | None, dict[str, str] | None]:
+        """API Gateway's refusal of the caller, if any, and the caller's claims (Cognito routes)."""
+        if route.authorization == "AWS_IAM":
+            if not headers.get("authorization"):
+                return Response(403, json.dumps({"message": "Missing Authentication Token"})), None
+            refused = sigv4_problem(headers, region=self.region)
+            if refused is not None:
+                error_type, message = refused
+                return Response(403, json.dumps({"message": message}), {"x-amzn-ErrorType": error_type}), None
+        if route.authorization == "COGNITO_USER_POOLS":
+            claims = self._signed_in.get(headers.get("authorization", "").removeprefix("Bearer "))
+            if claims is None:
+                return Response(401, json.dumps({"message": "Unauthorized"})), None
+            return None, claims
+        return None, None
+
     def _sign_in(self, text: str) -> Response:
         """The local stand-in for Cognito sign-in (see the module docstring)."""
         try:
             username = json.loads(text).get("username")
-        except (json.JSONDecodeError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             username = None
         if not isinstance(username, str) or not re.fullmatch(r"[A-Za-z0-9._@-]{1,64}", username):
             return Response(
@@ -298,7 +531,13 @@ class LocalGateway:
     def _render_request(self, request: Request) -> dict[str, Any]:
         template = request.route.integration["RequestTemplates"]["application/json"]
         rendered = render(template, request.body, context=request.context(), params={"path": request.path_parameters})
-        return json.loads(rendered)
+        started: dict[str, Any] = json.loads(rendered)
+        if isinstance(started.get("input"), str):
+            # The execution input is JSON text. A lone surrogate of the caller's (valid as a JSON escape, RFC 8259
+            # section 8.2) reaches Step Functions as the escape \udXXX that escapeJavaScript wrote; Python holds it
+            # as a character no codec encodes, so it is written back as that escape: the same JSON value.
+            started["input"] = _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", started["input"])
+        return started
 
     def _service_error(self, request: Request, error: Exception) -> Response:
         """A refused service call, mapped through the integration's selection patterns as API Gateway does."""
@@ -384,8 +623,13 @@ class LocalGateway:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 headers = {key.lower(): value for key, value in self.headers.items()}
-                response = gateway.handle(self.command, self.path, headers, self.rfile.read(length))
-                payload = response.body.encode()
+                try:
+                    response = gateway.handle(self.command, self.path, headers, self.rfile.read(length))
+                    payload = response.body.encode()
+                except Exception:  # noqa: BLE001 - API Gateway answers every request; its own failure is a 500
+                    traceback.print_exc(file=sys.stderr)
+                    response = Response(500, json.dumps({"message": "Internal server error"}))
+                    payload = response.body.encode()
                 self.send_response(response.status)
                 for name, value in response.headers.items():
                     if name.lower() not in {"content-type", "content-length"}:

@@ -61,7 +61,7 @@ class JavaString(str):
         return re.fullmatch(regex, self) is not None
 
     def length(self) -> int:
-        return len(self.encode("utf-16-le")) // 2  # UTF-16 code units, as Java counts
+        return len(_utf16(self)) // 2  # UTF-16 code units, as Java counts
 
     def contains(self, text: str) -> bool:
         return text in self
@@ -83,11 +83,19 @@ class JavaString(str):
         return -1 if found < 0 else JavaString(self[:found]).length()  # in UTF-16 code units, as Java counts
 
     def substring(self, begin: int, end: int | None = None) -> JavaString:
-        units = self.encode("utf-16-le")
-        return JavaString(units[2 * begin : len(units) if end is None else 2 * end].decode("utf-16-le"))
+        units = _utf16(self)
+        return JavaString(
+            units[2 * begin : len(units) if end is None else 2 * end].decode("utf-16-le", "surrogatepass")
+        )
 
     def trim(self) -> JavaString:
         return JavaString(self.strip("".join(chr(c) for c in range(33))))
+
+
+def _utf16(text: str) -> bytes:
+    """Java's view of a string: UTF-16 code units, a lone surrogate (valid in a JSON escape, RFC 8259 section
+    8.2, and in a Java string) being one unit like any other, where Python's codec would refuse it."""
+    return text.encode("utf-16-le", "surrogatepass")
 
 
 def _python_replacement(java: str) -> str:
@@ -173,8 +181,8 @@ class Util:
             if char in simple:
                 out.append(simple[char])
             elif ord(char) < 0x20 or ord(char) > 0x7F:
-                units = char.encode("utf-16-be")
-                out.extend(f"\\u{units[i : i + 2].hex().upper()}" for i in range(0, len(units), 2))
+                units = _utf16(char)
+                out.extend(f"\\u{units[i + 1]:02X}{units[i]:02X}" for i in range(0, len(units), 2))
             else:
                 out.append(char)
         return JavaString("".join(out))

@@ -14,20 +14,23 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.adapters.dynamodb_json import from_dynamodb_item
+from lambdas.adapters.dynamodb_json import UnsupportedDynamoDbType, from_dynamodb_item
 from lambdas.logic.trading_views import (
     QueryInputError,
+    UnreadableFixture,
     decode_page_token,
     encode_page_token,
     fixture_detail,
     fixture_summary,
     page_size,
+    read_fixture,
 )
 from lambdas.models.env import TradingQueryEnv
 from lambdas.models.fixture_state import FixtureState
-from lambdas.observability import logger, tracer
+from lambdas.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver()
 
@@ -57,6 +60,41 @@ def _bad_query(error: QueryInputError) -> Response:
     )
 
 
+@app.exception_handler(UnreadableFixture)
+def _unreadable(error: UnreadableFixture) -> Response:
+    """A stored item the model refuses is the service's fault, not the caller's: a 500 that names the field."""
+    _report_unreadable([error])
+    return Response(
+        status_code=500,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(
+            {
+                "message": f"fixture {error.fixture_id!r} is stored in a form this API cannot read: {error}",
+                "field": error.field,
+            }
+        ),
+    )
+
+
+def _report_unreadable(unreadable: list[UnreadableFixture]) -> None:
+    """One structured log line per unreadable item, and the ``UnreadableFixtures`` metric (alarmable)."""
+    for error in unreadable:
+        logger.error("unreadable fixture item", fixture_id=error.fixture_id, field=error.field, reason=error.reason)
+    metrics.add_metric(name="UnreadableFixtures", unit=MetricUnit.Count, value=len(unreadable))
+    metrics.flush_metrics()
+
+
+def _fixture_state(item: dict[str, Any]) -> FixtureState:
+    """The fixture a DynamoDB item holds, or :class:`UnreadableFixture` naming the field."""
+    try:
+        stored = from_dynamodb_item(item)
+    except UnsupportedDynamoDbType as error:
+        fixture_id = item.get("fixture_id", {}).get("S")
+        field = str(error).split(":", 1)[0].split(".", 1)[0].split("[", 1)[0]
+        raise UnreadableFixture(fixture_id, field, str(error)) from None
+    return read_fixture(stored)
+
+
 def _not_found(fixture_id: str) -> Response:
     return Response(
         status_code=404,
@@ -77,7 +115,15 @@ def list_fixtures() -> dict[str, Any]:
     if start:
         arguments["ExclusiveStartKey"] = start
     page = _dynamodb().scan(**arguments)
-    fixtures = [fixture_summary(FixtureState.model_validate(from_dynamodb_item(item))) for item in page["Items"]]
+    # One unreadable item must not hide every other fixture: it is skipped, logged and counted
+    fixtures, unreadable = [], []
+    for item in page["Items"]:
+        try:
+            fixtures.append(fixture_summary(_fixture_state(item)))
+        except UnreadableFixture as error:
+            unreadable.append(error)
+    if unreadable:
+        _report_unreadable(unreadable)
     return {
         "fixtures": sorted(fixtures, key=lambda fixture: fixture["fixture_id"]),
         "next_token": encode_page_token(page.get("LastEvaluatedKey")),
@@ -101,7 +147,7 @@ def get_fixture(fixture_id: str) -> dict[str, Any] | Response:
         newest = _dynamodb().query(**_books_query(fixture_id, limit=1, up_to_revision=published))
         books = [json.loads(item["book"]["S"]) for item in newest["Items"]]
     return {
-        "fixture": fixture_detail(FixtureState.model_validate(from_dynamodb_item(found["Item"])), at=datetime.now(UTC)),
+        "fixture": fixture_detail(_fixture_state(found["Item"]), at=datetime.now(UTC)),
         "book": books[0] if books else None,
     }
 

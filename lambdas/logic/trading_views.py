@@ -5,15 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from lambdas.logic.price_book import fixture_status
 from lambdas.models.fixture_state import FixtureState
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+_PAGE_SIZE = re.compile(r"[0-9]{1,3}")  # ASCII digits only: str.isdigit() also accepts '²', which int() refuses
 
 
 class QueryInputError(ValueError):
@@ -22,6 +26,27 @@ class QueryInputError(ValueError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
+
+
+class UnreadableFixture(ValueError):
+    """A stored fixture item the model refuses (written by an older or a broken workflow), its field named."""
+
+    def __init__(self, fixture_id: str | None, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.fixture_id = fixture_id
+        self.field = field
+        self.reason = reason
+
+
+def read_fixture(stored: Mapping[str, Any]) -> FixtureState:
+    """The fixture a stored item (plain values) holds, or :class:`UnreadableFixture` naming its first bad field."""
+    try:
+        return FixtureState.model_validate(dict(stored))
+    except ValidationError as error:
+        fixture_id = stored.get("fixture_id")
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "item"
+        raise UnreadableFixture(fixture_id if isinstance(fixture_id, str) else None, field, first["msg"]) from None
 
 
 def fixture_summary(state: FixtureState) -> dict[str, Any]:
@@ -71,7 +96,7 @@ def fixture_detail(state: FixtureState, *, at: datetime) -> dict[str, Any]:
 def page_size(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    if not _PAGE_SIZE.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise QueryInputError("limit", f"must be a whole number from 1 to {MAX_PAGE_SIZE}, got {raw!r}")
     return int(raw)
 
@@ -93,7 +118,7 @@ def decode_page_token(token: str | None, *, key_types: Mapping[str, str]) -> dic
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested deep
         raise QueryInputError("next_token", "is not a token this API returned") from None
     if (
         not isinstance(key, dict)
@@ -108,4 +133,15 @@ def _is_key_value(value: object, kind: str) -> bool:
     if not isinstance(value, dict) or list(value) != [kind] or not isinstance(value[kind], str):
         return False
     text = value[kind]
-    return text.isascii() and text.isdigit() and len(text) <= 20 if kind == "N" else 1 <= len(text) <= 1024
+    if kind == "N":
+        return text.isascii() and text.isdigit() and len(text) <= 20
+    return 1 <= len(text) <= 1024 and _is_utf8(text)
+
+
+def _is_utf8(text: str) -> bool:
+    """A key DynamoDB returned is UTF-8; a lone surrogate (a legal JSON escape) is not, and could not be sent."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -8,6 +8,7 @@ replay or an operator would), ends every execution in one of its designed final 
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 ENVELOPE = ["event_id", "fixture_id", "sport", "sequence", "occurred_at", "type"]
 CREATED = match_events("E2E-HOSTILE")[0]  # a valid fixture_created event
 GOAL = match_events("E2E-HOSTILE")[3]  # a valid goal
+REFUSED = match_events("E2E-HOSTILE-REFUSED")[0]  # valid, for bodies made invalid otherwise
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +40,19 @@ def gateway(engine: LocalEngine) -> Iterator[LocalGateway]:
         yield running
 
 
-def _post(gateway: LocalGateway, body: bytes) -> tuple[int, Any]:
-    """POST /v1/feed-events signed as the forwarder signs (SigV4, the engine's fake credentials)."""
+def _post(gateway: LocalGateway, body: bytes, *, garble: tuple[str, str] | None = None) -> tuple[int, Any]:
+    """POST /v1/feed-events signed as the forwarder signs (SigV4, the engine's fake credentials).
+
+    ``garble`` (a regex and its replacement) garbles the signed Authorization header. A dropped connection (the
+    gateway gave no answer at all) raises here: every request must have an HTTP answer.
+    """
     url = f"{gateway.url}/v1/feed-events"
     request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
     SigV4Auth(Credentials("local-engine", "local-engine"), "execute-api", "eu-west-1").add_auth(request)
-    http_request = urllib.request.Request(url, data=body, method="POST", headers=dict(request.prepare().headers))
+    headers = dict(request.prepare().headers)
+    if garble is not None:
+        headers["Authorization"] = re.sub(*garble, headers["Authorization"], count=1)
+    http_request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(http_request, timeout=60) as response:  # noqa: S310 - loopback only
             return response.status, json.loads(response.read())
@@ -127,6 +136,83 @@ def test_arbitrary_json_is_refused_or_accepted_never_a_server_error(gateway: Loc
     assert status in {202, 400}, (status, answer)
     if status == 400:
         hostile.assert_clear_4xx(status, answer)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 1000 + b"]" * 1000, "body: nested deeper than"),
+        (json.dumps({**REFUSED, "home_goals_expected": float("nan")}).encode(), "body: not JSON (NaN"),
+        (json.dumps({**REFUSED, "away_goals_expected": float("inf")}).encode(), "body: not JSON (Infinity"),
+        (json.dumps(REFUSED).encode().replace(REFUSED["home_team"].encode(), b"Ars\xffnal"), "body: not UTF-8"),
+        (json.dumps({**REFUSED, "fixture_id": "E2E-HOSTILE-REFUSED\n"}).encode(), "fixture_id: "),
+    ],
+    ids=["nested-1000-deep", "NaN", "Infinity", "invalid-UTF-8", "fixture-id-with-trailing-newline"],
+)
+def test_a_body_api_gateway_would_refuse_gets_a_400_saying_why(
+    gateway: LocalGateway, engine: LocalEngine, body: bytes, reason: str
+) -> None:
+    # Given a body API Gateway's validator refuses: not JSON to its parser (RFC 8259: UTF-8, no NaN), or a fixture
+    # id outside its pattern (ECMA 262: '$' is the end of the input, so no newline before it)
+    # When it is posted
+    status, answer = _post(gateway, body)
+
+    # Then the gateway answers (it used to drop the connection or store U+FFFD) with a 400 saying why, and nothing
+    # started: no execution exists for the fixture
+    hostile.assert_clear_4xx(status, answer)
+    assert answer["error"] == "invalid feed event" and reason in answer["detail"], answer
+    assert not _executions_named(engine, "feed-E2E-HOSTILE-REFUSED")
+
+
+def test_a_lone_surrogate_in_a_team_name_reaches_the_workflow_and_is_quarantined_as_malformed(
+    gateway: LocalGateway, engine: LocalEngine
+) -> None:
+    # Given an event whose team name is the JSON escape "\ud800": valid JSON text (RFC 8259 section 8.2) that API
+    # Gateway's parser reads, and a string of one character that the schema's length bound accepts
+    event = {**CREATED, "fixture_id": "E2E-HOSTILE-SURROGATE", "home_team": "\ud800"}
+
+    # When it is posted
+    status, answer = _post(gateway, json.dumps(event).encode())
+    engine.drain()
+
+    # Then the API accepts it as API Gateway would, and the workflow refuses it as MalformedEvent, naming the field
+    assert (status, answer["outcome"]) == (202, "quarantined"), answer
+    (message,) = queue_bodies_for(engine, "QuarantinedEvents", "E2E-HOSTILE-SURROGATE")
+    assert message["error"] == "MalformedEvent" and "home_team" in message["cause"], message
+
+
+@pytest.mark.parametrize(
+    ("garble", "message"),
+    [
+        ((r"^.*$", "AWS4-HMAC-SHA256 garbage"), "'garbage' not a valid key=value pair (missing equal-sign)"),
+        ((r"^.*$", "eyJhbGciOiJIUzI1NiJ9"), "Authorization header requires 'Credential' parameter."),
+        ((r"/aws4_request", ""), "Credential must have exactly 5 slash-delimited elements"),
+        ((r"Signature=\w+", "Signature=not-a-signature"), "The request signature we calculated does not match"),
+    ],
+    ids=["no-key-value-pairs", "a-token-not-a-signature", "four-element-scope", "signature-not-64-hex-digits"],
+)
+def test_a_garbled_signature_is_refused_with_a_403_in_aws_words(
+    gateway: LocalGateway, engine: LocalEngine, garble: tuple[str, str], message: str
+) -> None:
+    # Given a valid event, signed, then its Authorization header garbled
+    event = {**CREATED, "fixture_id": "E2E-HOSTILE-UNSIGNED"}
+
+    # When it is posted
+    status, answer = _post(gateway, json.dumps(event).encode(), garble=garble)
+
+    # Then API Gateway's IAM check refuses it before anything runs
+    assert status == 403 and message in answer["message"], answer
+    assert not _executions_named(engine, "feed-E2E-HOSTILE-UNSIGNED")
+
+
+def _executions_named(engine: LocalEngine, prefix: str) -> list[str]:
+    pages = engine.client("stepfunctions").get_paginator("list_executions")
+    return [
+        execution["name"]
+        for page in pages.paginate(stateMachineArn=engine.feed_state_machine_arn)
+        for execution in page["executions"]
+        if execution["name"].startswith(prefix)
+    ]
 
 
 def test_an_event_for_an_unknown_fixture_is_accepted_then_quarantined_with_its_reason(

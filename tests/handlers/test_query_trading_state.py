@@ -8,31 +8,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
 from lambdas.handlers import query_trading_state
 from lambdas.handlers.query_trading_state import handler
 from tests.conftest import FakeLambdaContext
-from tests.handlers.conftest import create_prices_table, fixture_item
+from tests.handlers.conftest import fixture_item
 
 FIXTURE_ID = "EPL-2026-ARS-CHE"
 
 
 @pytest.fixture
-def tables(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
-        TableName="Fixtures",
-        KeySchema=[{"AttributeName": "fixture_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "fixture_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    create_prices_table(dynamodb, "Prices")
-    monkeypatch.setenv("FIXTURES_TABLE_NAME", "Fixtures")
-    monkeypatch.setenv("PRICES_TABLE_NAME", "Prices")
+def tables(trading_tables: Any) -> Iterator[Any]:
     query_trading_state.reset_cached_collaborators()
-    yield dynamodb
+    yield trading_tables
     query_trading_state.reset_cached_collaborators()
 
 
@@ -144,3 +133,79 @@ def test_a_fixture_with_nothing_published_yet_has_no_book(tables: Any, lambda_co
     _store_books(tables, 1)
     status, body = _get(f"/fixtures/{FIXTURE_ID}", lambda_context)
     assert (status, body["book"]) == (200, None)
+
+
+@pytest.mark.parametrize("limit", ["²", "٣", "1e2", "9" * 5000])
+def test_a_limit_that_is_not_ascii_digits_is_a_400_naming_it(
+    limit: str, tables: Any, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a limit that str.isdigit() accepts or int() cannot read ('²' is a digit to Python, not to int())
+    _store_books(tables, 1)
+    # When the fixtures are listed with it
+    status, body = _get("/fixtures", lambda_context, limit=limit)
+    # Then it is refused naming the parameter, not answered 502 by an exception in the handler
+    assert (status, body["field"]) == (400, "limit")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode(),  # json.loads: RecursionError
+        _token({"fixture_id": {"S": "\ud800"}}),  # a lone surrogate: JSON text, but no key DynamoDB has
+    ],
+    ids=["nested-100000-deep", "lone-surrogate"],
+)
+def test_a_page_token_no_key_can_be_is_a_400_naming_it(
+    token: str, tables: Any, lambda_context: FakeLambdaContext
+) -> None:
+    # When the fixtures are listed with a token that decodes to nested JSON or an unsendable key
+    status, body = _get("/fixtures", lambda_context, next_token=token)
+    # Then it is refused naming next_token
+    assert (status, body["field"]) == (400, "next_token")
+
+
+def _emitted(output: str, marker: str) -> list[dict[str, Any]]:
+    """The embedded-metric-format documents the handler printed that mention ``marker``."""
+    return [json.loads(line) for line in output.splitlines() if marker in line]
+
+
+def test_an_unreadable_fixture_is_skipped_reported_and_the_rest_still_listed(
+    tables: Any,
+    lambda_context: FakeLambdaContext,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given two readable fixtures and one whose phase no model knows (written by a broken or a newer workflow)
+    for fixture_id in ("FX-A", "FX-C"):
+        tables.put_item(TableName="Fixtures", Item=fixture_item(fixture_id=fixture_id))
+    tables.put_item(TableName="Fixtures", Item=fixture_item(fixture_id="FX-B", match_phase="extra_time"))
+    capsys.readouterr()
+
+    # When the fixtures are listed
+    status, body = _get("/fixtures", lambda_context)
+
+    # Then the others are served, and the unreadable one is logged by id and field and counted in a metric
+    assert status == 200 and [f["fixture_id"] for f in body["fixtures"]] == ["FX-A", "FX-C"]
+    (log,) = [record for record in caplog.records if record.getMessage() == "unreadable fixture item"]
+    assert (getattr(log, "fixture_id", None), getattr(log, "field", None), log.levelname) == (
+        "FX-B",
+        "match_phase",
+        "ERROR",
+    )
+    (metric,) = _emitted(capsys.readouterr().out, '"UnreadableFixtures"')
+    assert metric["UnreadableFixtures"] == [1.0]
+    assert {"Name": "UnreadableFixtures", "Unit": "Count"} in metric["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+
+
+def test_an_unreadable_fixture_read_alone_is_a_500_naming_the_field(
+    tables: Any, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a fixture whose expected goals a workflow stored as zero (the model requires more)
+    tables.put_item(TableName="Fixtures", Item=fixture_item(home_goals_expected=0))
+
+    # When it is read
+    status, body = _get(f"/fixtures/{FIXTURE_ID}", lambda_context)
+
+    # Then the answer is the service's fault, clearly: a 500 naming the fixture and the field, not a bare 502
+    assert (status, body["field"]) == (500, "home_goals_expected")
+    assert FIXTURE_ID in body["message"]

@@ -35,6 +35,8 @@ EVENTS = {
         home_team="O'Higgins", away_team='Atlético "B" \\ Ünïón / 東京 😀', competition="Copa d'Oro\n"
     ),
     "longest fixture id, largest sequence": _fixture_created(fixture_id="F" * 48, sequence=2**53 - 1),
+    # "\ud800" is valid JSON text (RFC 8259 section 8.2) that API Gateway's parser accepts: it must not crash here
+    "lone surrogate": _fixture_created(home_team="\ud800", away_team="x\udfffy"),
 }
 
 
@@ -172,3 +174,15 @@ def test_index_of_and_substring_count_utf16_units_as_java_does() -> None:
     # Then indices are Java's, and substring cuts where Java would
     assert render(template, json.dumps({"s": "a\U0001f600b:cd"})) == "4|a\U0001f600b|:cd"
     assert render(template, json.dumps({"s": "margin: too wide"})) == "6|margin|in: too wide"
+
+
+def test_a_lone_surrogate_is_one_utf16_unit_as_in_java() -> None:
+    # Given a string holding a lone surrogate (from the JSON escape "\ud800"), which Python's codecs refuse
+    text = "a\ud800b"
+
+    # When the Java string methods and escapeJavaScript see it
+    template = "#set($s = $input.path('$.s'))$s.length()|$s.indexOf('b')|$util.escapeJavaScript($s)"
+
+    # Then it is one UTF-16 code unit, escaped as \uD800, as Java's String and Commons Lang do
+    assert render(template, json.dumps({"s": text})) == "3|2|a\\uD800b"
+    assert Util.escapeJavaScript("\U0001f600\udfff") == "\\uD83D\\uDE00\\uDFFF"
