@@ -48,7 +48,7 @@ STATE_ATTRIBUTES = (
     "away_red_cards",
     "home_yellow_cards",
     "away_yellow_cards",
-    "counted_sequences",
+    "match_period",
     "suspension_reason",
     "last_sequence",
     "home_team",
@@ -57,8 +57,11 @@ STATE_ATTRIBUTES = (
     "away_goals_expected",
 )
 # A book's revision counts the fixture's writes, which differ with the route taken (a late goal is its own
-# write; an in-order goal shares the write of its event): like generated_at, it is bookkeeping, not a price.
-BOOK_IGNORED = ("generated_at", "revision")
+# write; an in-order goal shares the write of its event): like generated_at, it is bookkeeping, not a price. So
+# are the event that caused the newest book and the result's kind and revision: a goal or card quarantined by a
+# fault and redriven after full time is a correction of the result (docs/feed-events.md, Settlement), where the
+# in-order feed's last book is the final one; the score and every price are compared.
+BOOK_IGNORED = ("generated_at", "revision", "source_event", "result")
 
 
 @dataclass(frozen=True)

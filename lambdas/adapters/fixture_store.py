@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from functools import cache
 from typing import Any
+
+import boto3
+
+from lambdas.models.env import FixtureTablesEnv
 
 
 class FixtureStore:
@@ -39,3 +45,12 @@ class FixtureStore:
         )
         body = answer.get("Item", {}).get("source_event_body", {}).get("S")
         return body if isinstance(body, str) else None
+
+
+@cache
+def default_fixture_store() -> FixtureStore:
+    """The store of a function's cold start: the tables named in its environment, boto3's default client."""
+    env = FixtureTablesEnv.model_validate(os.environ)
+    return FixtureStore(
+        client=boto3.client("dynamodb"), fixtures_table=env.FIXTURES_TABLE_NAME, prices_table=env.PRICES_TABLE_NAME
+    )

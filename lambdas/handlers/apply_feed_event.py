@@ -6,20 +6,16 @@ the workflow writes what it answers (lambdas/logic/feed_task.py), under the fixt
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from lambdas.adapters.fixture_store import FixtureStore
+from lambdas.adapters.fixture_store import FixtureStore, default_fixture_store
 from lambdas.logic.feed_task import FeedTask, run_feed_task
-from lambdas.models.env import FixtureTablesEnv
 from lambdas.observability import logger, metrics, tracer
 
 
@@ -33,17 +29,9 @@ class FeedTaskInput(BaseModel):
     attempt: Annotated[int, Field(ge=0)] = 0
 
 
-@cache
-def _default_store() -> FixtureStore:
-    env = FixtureTablesEnv.model_validate(os.environ)
-    return FixtureStore(
-        client=boto3.client("dynamodb"), fixtures_table=env.FIXTURES_TABLE_NAME, prices_table=env.PRICES_TABLE_NAME
-    )
-
-
 def reset_cached_collaborators() -> None:
     """Forget the environment and client read at cold start (tests change both)."""
-    _default_store.cache_clear()
+    default_fixture_store.cache_clear()
 
 
 @logger.inject_lambda_context
@@ -57,7 +45,7 @@ def handler(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> dict[str, Any]:
     task = FeedTaskInput.model_validate(payload)
-    store = store or _default_store()
+    store = store or default_fixture_store()
     answer = run_feed_task(
         FeedTask(event=task.event, execution_id=task.execution_id, attempt=task.attempt),
         read_fixture=store.fixture,

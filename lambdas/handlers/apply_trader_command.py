@@ -9,19 +9,15 @@ trader's typo.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from lambdas.adapters.fixture_store import FixtureStore
+from lambdas.adapters.fixture_store import FixtureStore, default_fixture_store
 from lambdas.logic.trader_task import TraderTask, run_trader_task
-from lambdas.models.env import FixtureTablesEnv
 from lambdas.observability import logger, tracer
 
 
@@ -37,17 +33,9 @@ class TraderTaskInput(BaseModel):
     attempt: Annotated[int, Field(ge=0)] = 0
 
 
-@cache
-def _default_store() -> FixtureStore:
-    env = FixtureTablesEnv.model_validate(os.environ)
-    return FixtureStore(
-        client=boto3.client("dynamodb"), fixtures_table=env.FIXTURES_TABLE_NAME, prices_table=env.PRICES_TABLE_NAME
-    )
-
-
 def reset_cached_collaborators() -> None:
     """Forget the environment and client read at cold start (tests change both)."""
-    _default_store.cache_clear()
+    default_fixture_store.cache_clear()
 
 
 @logger.inject_lambda_context
@@ -60,7 +48,7 @@ def handler(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> dict[str, Any]:
     task = TraderTaskInput.model_validate(payload)
-    store = store or _default_store()
+    store = store or default_fixture_store()
     answer = run_trader_task(
         TraderTask(
             request=task.request,

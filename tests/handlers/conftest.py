@@ -58,6 +58,24 @@ def fixture_item(**changes: Any) -> dict[str, dict[str, str]]:
     }
 
 
+@pytest.fixture
+def trading_tables(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The fixtures and prices tables, keyed as the storage stack keys them, named in the environment."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="Fixtures",
+        KeySchema=[{"AttributeName": "fixture_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "fixture_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    create_prices_table(dynamodb, "Prices")
+    monkeypatch.setenv("FIXTURES_TABLE_NAME", "Fixtures")
+    monkeypatch.setenv("PRICES_TABLE_NAME", "Prices")
+    return dynamodb
+
+
 def create_prices_table(dynamodb: Any, name: str) -> None:
     """The prices table keyed as the storage stack keys it: a fixture's books by revision."""
     dynamodb.create_table(

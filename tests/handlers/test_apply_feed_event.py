@@ -7,31 +7,20 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from lambdas.handlers import apply_feed_event
 from lambdas.logic import feed_task
 from lambdas.models.price_message import PriceMessage
 from tests.conftest import FakeLambdaContext
-from tests.handlers.conftest import create_prices_table, fixture_from_feed
+from tests.handlers.conftest import fixture_from_feed
 from tests.unit.domain.feeds import FIXTURE_ID, NOW, clock, created, goal, phase, whole_match
 
 
 @pytest.fixture
-def tables(aws: None, powertools_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
-        TableName="Fixtures",
-        KeySchema=[{"AttributeName": "fixture_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "fixture_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    create_prices_table(dynamodb, "Prices")
-    monkeypatch.setenv("FIXTURES_TABLE_NAME", "Fixtures")
-    monkeypatch.setenv("PRICES_TABLE_NAME", "Prices")
+def tables(trading_tables: Any, powertools_env: None) -> Iterator[Any]:
     apply_feed_event.reset_cached_collaborators()
-    yield dynamodb
+    yield trading_tables
     apply_feed_event.reset_cached_collaborators()
 
 

@@ -175,7 +175,7 @@ def test_a_valid_command_is_audited_then_written_under_the_revision_it_was_decid
         ({"command": "override_price", "market_type": "total_goals", "line": 2.3, "selection": "over",
           "price": 2.0, "for_seconds": 60}, "line: Input should be a multiple of 0.25"),
         ({"command": "override_price", "market_type": "total_goals", "line": 19.75, "selection": "over",
-          "price": 2.0, "for_seconds": 60}, "line: the current book has no total_goals 19.75 line market"),
+          "price": 2.0, "for_seconds": 60}, "line: the current book has no total_goals 19.75 line"),
         ({"command": "override_price", "market_type": "correct_score", "selection": "9-9",
           "price": 2.0, "for_seconds": 60}, "selection: correct_score has no selection 9-9 in the current book"),
         ({"command": "override_price", "market_type": "match_result", "selection": "x" * 300_000, "price": 2.0,
