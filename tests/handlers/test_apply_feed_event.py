@@ -150,3 +150,24 @@ def test_an_answer_over_the_state_data_budget_is_refused_not_lost(
 
     # Then it is quarantined as PayloadTooLarge: Step Functions' States.DataLimitExceeded could not be caught
     assert (answer["route"], answer["error"]) == ("reject", "PayloadTooLarge")
+
+
+def test_the_answer_does_not_grow_with_the_fixture_item(tables: Any, lambda_context: FakeLambdaContext) -> None:
+    # Given two fixtures in play, one carrying 1,500 expired overrides (what stopped every feed event of a fixture
+    # with States.DataLimitExceeded when the workflows carried the whole item in their state)
+    small = fixture_from_feed([created(1), phase(2, "kick_off")])
+    stale_overrides = {
+        f"override#correct_score#none#{n}-{n}": {
+            "M": {"price": {"N": "9.5"}, "set_at": {"S": "2026-11-22T12:00:00Z"}, "for_seconds": {"N": "60"}}
+        }
+        for n in range(1500)
+    }
+    tables.put_item(TableName="Fixtures", Item=small)
+
+    # When the same goal is decided against each
+    lean = _decide(goal(3, "home", 17), lambda_context)
+    tables.put_item(TableName="Fixtures", Item=small | stale_overrides)
+    heavy = _decide(goal(3, "home", 17), lambda_context)
+
+    # Then both answers are the same size, far inside the state-data budget: the item never enters the state
+    assert len(json.dumps(heavy)) == len(json.dumps(lean)) < feed_task.ANSWER_BUDGET_BYTES / 4
