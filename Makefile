@@ -80,6 +80,7 @@ lint: setup ## Check style, formatting and types (never rewrites files)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: setup ## Rewrite files to the project's style
 	$(VENV)/bin/ruff check --fix .
