@@ -11,7 +11,7 @@ What the feed's faults mean exactly (docs/feed-events.md, "Soak semantics"):
   overtakes kick-off is quarantined as NotInPlay, recoverable by redrive but with a different book in
   between (tests/e2e/test_redrive.py covers it);
 - ``malformed``: that fraction are broken copies (a field missing, an unknown type, an unknown fixture);
-- faults (local_engine/faults.py): every workflow call to DynamoDB, SNS, SQS and the pricing Lambda fails
+- faults (local_engine/faults.py): every workflow call to DynamoDB, SNS, SQS and the ApplyFeedEvent Lambda fails
   with probability ``fault_rate`` (throttling, 5xx, timeout after the call; the Lambda may also crash,
   the persistent fault that is quarantined at once). The quarantine is then redriven, fault-free.
 

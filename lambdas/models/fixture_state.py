@@ -10,8 +10,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 MatchPhase = Literal["pre_match", "in_play", "half_time", "full_time"]
 
 # Trader settings are top-level attributes of the fixture item, so a command changes one setting with one
-# conditional write and the feed workflow's update returns them to the pricing Lambda with no extra read.
-# Their names carry the market type (and line and selection), written by statemachines/trader_command.asl.json.
+# conditional write and the feed workflow's Lambda reads them with the fixture.
+# Their names carry the market type (and line and selection), decided by lambdas/domain/trader_rules.py.
 MARGIN_ATTRIBUTE_PREFIX = "margin_"
 OVERRIDE_ATTRIBUTE_PREFIX = "override#"
 NO_LINE = "none"
