@@ -1,4 +1,4 @@
-"""A real MQTT broker on loopback (Mosquitto), and the relay from IoT Core publishes to it."""
+"""A real MQTT broker on loopback (Mosquitto) behind IoT Core's rules, and the relay from IoT Core publishes to it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import paho.mqtt.client as mqtt
 
+from local_engine.iot_core import IotCoreFrontDoor
 from local_engine.websocket_bridge import WebSocketBridge
 
 
@@ -50,6 +51,11 @@ def free_port() -> int:
 class MosquittoBroker:
     """Mosquitto with a TCP listener (engine, tests) and MQTT over WebSocket (browsers), anonymous, loopback only.
 
+    Both ports are AWS IoT Core's front door, not Mosquitto's: ``port`` is an :class:`IotCoreFrontDoor` (no retained
+    message to a wildcard subscription, at most 50 subscriptions per connection and 8 filters per SUBSCRIBE, at
+    most 7 slashes in a topic; see local_engine/iot_core.py), and the WebSocket bridge connects through it. Mosquitto
+    itself listens on a port of its own that no client is given (``broker_port``).
+
     The WebSocket port is served by ``WebSocketBridge`` in front of the TCP listener, not by Mosquitto's own
     websockets listener, which delivers about one message per 100 ms here (see local_engine/websocket_bridge.py).
 
@@ -60,20 +66,22 @@ class MosquittoBroker:
     port: int = 0
     websocket_port: int = 0
     log_subscriptions: bool = False
+    broker_port: int = 0
     _process: subprocess.Popen[bytes] | None = None
     _workdir: tempfile.TemporaryDirectory[str] | None = None
     _log_file: Path | None = None
     _bridge: WebSocketBridge | None = None
+    _front_door: IotCoreFrontDoor | None = None
 
     def start(self) -> MosquittoBroker:
         binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
         if binary is None:
             raise BrokerUnavailable("mosquitto is not installed: `apt-get install mosquitto` (make setup does it)")
-        self.port = self.port or free_port()
+        self.broker_port = free_port()
         self._workdir = tempfile.TemporaryDirectory(prefix="local-engine-mqtt-")
         config = Path(self._workdir.name) / "mosquitto.conf"
         settings = ["per_listener_settings false", "allow_anonymous true", "persistence false"]
-        config.write_text("\n".join([*settings, f"listener {self.port} 127.0.0.1", ""]))
+        config.write_text("\n".join([*settings, f"listener {self.broker_port} 127.0.0.1", ""]))
         if self.log_subscriptions:
             self._log_file = self._writable_log_file(Path(self._workdir.name))
             with config.open("a") as extra:
@@ -89,16 +97,18 @@ class MosquittoBroker:
                 error = self._process.stderr.read().decode() if self._process.stderr else ""
                 raise BrokerUnavailable(f"mosquitto exited: {error.strip()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                with socket.create_connection(("127.0.0.1", self.broker_port), timeout=0.2):
                     pass
             except OSError:
                 time.sleep(0.05)
                 continue
+            self._front_door = IotCoreFrontDoor(self.broker_port, port=self.port).start()
+            self.port = self._front_door.port
             self._bridge = WebSocketBridge(self.port, port=self.websocket_port).start()
             self.websocket_port = self._bridge.port
             return self
         self.stop()
-        raise BrokerUnavailable(f"mosquitto did not listen on 127.0.0.1:{self.port} within 10 s")
+        raise BrokerUnavailable(f"mosquitto did not listen on 127.0.0.1:{self.broker_port} within 10 s")
 
     @staticmethod
     def _writable_log_file(workdir: Path) -> Path:
@@ -130,6 +140,9 @@ class MosquittoBroker:
         if self._bridge is not None:
             self._bridge.stop()
             self._bridge = None
+        if self._front_door is not None:
+            self._front_door.stop()
+            self._front_door = None
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:
@@ -144,7 +157,11 @@ class MosquittoBroker:
 
 @dataclass
 class MqttRelay:
-    """Publishes what the IoT bridge sent to IoT Core onto the local broker, keeping QoS and retain."""
+    """Publishes what the IoT bridge sent to IoT Core onto the local broker, keeping QoS and retain.
+
+    It connects to the broker's IoT Core front door like any client, so a retained publish is stored by Mosquitto
+    but reaches only exact subscriptions, as in IoT Core.
+    """
 
     port: int
     published: int = 0

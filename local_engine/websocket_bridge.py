@@ -4,8 +4,10 @@ Why not Mosquitto's own websockets listener: Debian's Mosquitto 2.0.11 is built 
 without external poll support, so it services WebSocket clients once per turn of its main loop (a 100 ms
 poll): one message per turn. Measured here, 60 price books of 6 kB took 1.6 to 6 s to reach a WebSocket
 subscriber and 40-60 ms over TCP (eclipse-mosquitto/mosquitto#2252). The bridge only moves bytes: the
-browser's CONNECT, SUBSCRIBE and every packet reach Mosquitto unchanged, so the broker still sees (and logs)
-each browser client by its own client id, as AWS IoT Core sees a browser behind its WebSocket front door.
+browser's CONNECT, SUBSCRIBE and every packet reach the broker's TCP port unchanged, so the broker still sees (and
+logs) each browser client by its own client id, as AWS IoT Core sees a browser behind its WebSocket front door.
+That TCP port is ``MosquittoBroker.port``, the IoT Core front door (local_engine/iot_core.py): a browser meets
+IoT Core's rules (no retained message to its wildcard subscription, at most 50 subscriptions) like any client.
 """
 
 from __future__ import annotations

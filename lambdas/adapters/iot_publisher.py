@@ -6,7 +6,13 @@ from typing import Any
 
 
 class IotPublisher:
-    """Publishes retained QoS 1 messages: a browser that subscribes later still gets each fixture's latest book.
+    """Publishes QoS 1 messages, not retained.
+
+    Retaining would give the console nothing: AWS IoT Core delivers a retained message on SUBSCRIBE only to a topic
+    filter that matches its topic exactly, never to a wildcard one (AWS IoT Core Developer Guide, "MQTT retained
+    messages", https://docs.aws.amazon.com/iot/latest/developerguide/mqtt.html#mqtt-retain), and the console
+    subscribes to the one wildcard filter ``trading/v1/fixtures/+/prices``; it loads the board from the query API.
+    A retained publish would also need ``iot:RetainPublish`` beside ``iot:Publish`` and is metered extra.
 
     Parameters
     ----------
@@ -17,8 +23,10 @@ class IotPublisher:
     def __init__(self, client: Any) -> None:
         self._client = client
 
+    retain = False  # tests/infrastructure/test_intent.py holds the bridge's IAM grant to this
+
     def publish(self, topic: str, payload: bytes) -> None:
-        self._client.publish(topic=topic, qos=1, retain=True, payload=payload)
+        self._client.publish(topic=topic, qos=1, retain=self.retain, payload=payload)
 
 
 def iot_data_client(endpoint: str | None, *, iot_client: Any = None) -> Any:

@@ -21,7 +21,7 @@ from stacks.nag import acknowledge
 
 
 class IotBridge(Construct):
-    """Publishes every price message to ``trading/v1/fixtures/{fixture_id}/prices`` (retained).
+    """Publishes every price message to ``trading/v1/fixtures/{fixture_id}/prices`` (QoS 1, not retained).
 
     Failed deliveries are retried by Lambda's asynchronous invocation, then kept on a dead-letter queue.
     """
@@ -54,7 +54,9 @@ class IotBridge(Construct):
             "Its asynchronous failures go to an on-failure destination (the same queue), which supersedes a DLQ",
         )
         topic.add_subscription(subscriptions.LambdaSubscription(self.function, dead_letter_queue=self.dead_letters))
-        # No grant_* exists for IoT Core: publish is allowed on the price topic hierarchy only.
+        # No grant_* exists for IoT Core: publish is allowed on the price topic hierarchy only. Not iot:RetainPublish:
+        # the bridge does not retain (a wildcard subscriber never gets retained messages in IoT Core; see
+        # lambdas/adapters/iot_publisher.py), and AWS refuses a retained publish without it.
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["iot:Publish"],

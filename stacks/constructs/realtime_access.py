@@ -43,6 +43,31 @@ def price_feed_statements(stack: Stack) -> list[iam.PolicyStatement]:
     ]
 
 
+def grant_attach_price_feed_policy(grantee: iam.IGrantable) -> iam.Grant:
+    """Allow ``grantee`` to call ``iot:AttachPolicy``, which IAM authorizes on ``*`` only, for a Cognito identity.
+
+    IAM authorizes AttachPolicy against its target, not the policy: the action's resource types are ``cert`` and
+    ``thinggroup`` (Service Authorization Reference, "Actions, resources, and condition keys for AWS IoT",
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsiot.html), and a Cognito identity id
+    is neither, so a statement naming the policy's ARN (or any ARN) never matches and the call is denied. The
+    action has no condition key of its own to narrow it to one policy or one identity. What narrows it instead:
+    the grantee is a role of its own, used only by the realtime-session Lambda, which attaches the one read-only
+    price-feed policy to the identity derived from the caller's own ID token (lambdas/handlers/
+    start_realtime_session.py).
+    """
+    grant = iam.Grant.add_to_principal(grantee=grantee, actions=["iot:AttachPolicy"], resource_arns=["*"])
+    principal = grantee.grant_principal
+    if isinstance(principal, iam.Role):
+        acknowledge(
+            principal,
+            "AwsSolutions-IAM5[Resource::*]",
+            "iot:AttachPolicy takes only '*' for a Cognito identity target (resource types cert and thinggroup, no "
+            "condition keys); the role is the realtime-session Lambda's alone, and it attaches only the read-only "
+            "price-feed policy to the caller's own identity; X-Ray tracing likewise supports no resource-level scoping",
+        )
+    return grant
+
+
 class RealtimeAccess(Construct):
     """Traders' user pool, the identity pool that turns a sign-in into AWS credentials, and the IoT policy.
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
@@ -21,6 +20,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constants import TRADER_COMMAND_SCHEMA_FILE
 from stacks.constructs.lambda_function import engine_function
+from stacks.constructs.realtime_access import grant_attach_price_feed_policy
 from stacks.constructs.rest_api import engine_rest_api, sync_execution_integration
 from stacks.nag import acknowledge
 
@@ -219,7 +219,6 @@ class TraderApi(Construct):
                 "GET", queries, authorization_type=trader_auth.authorization_type, authorizer=trader_auth.authorizer
             )
 
-        stack = Stack.of(self)
         self.realtime_session_function = engine_function(
             self,
             "StartRealtimeSession",
@@ -234,14 +233,7 @@ class TraderApi(Construct):
                 "PRICE_FEED_IOT_POLICY_NAME": price_feed_iot_policy_name,
             },
         )
-        self.realtime_session_function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["iot:AttachPolicy"],
-                resources=[
-                    stack.format_arn(service="iot", resource="policy", resource_name=price_feed_iot_policy_name)
-                ],
-            )
-        )
+        grant_attach_price_feed_policy(self.realtime_session_function)
         self.api.root.add_resource("realtime").add_resource("session").add_method(
             "POST",
             apigateway.LambdaIntegration(self.realtime_session_function),

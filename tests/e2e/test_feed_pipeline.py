@@ -59,24 +59,6 @@ def test_a_match_reaches_dynamodb_every_queue_and_mqtt(engine: LocalEngine, subs
     assert subscriber.subscriptions == 1
 
 
-def test_a_late_subscriber_gets_each_fixtures_latest_book_at_once(engine: LocalEngine) -> None:
-    # Given a fixture whose books were published (retained) before anyone subscribed
-    fixture_id = "E2E-RETAINED"
-    _run_all(engine, match_events(fixture_id)[:4])
-
-    # When a browser subscribes afterwards
-    assert engine.broker is not None
-    late = MqttSubscriber(engine.broker.port).start()
-    try:
-        books = late.wait_for(fixture_id, 1)
-    finally:
-        late.stop()
-
-    # Then the broker hands it the latest book straight away, flagged as retained
-    assert [book["sequence"] for book in books] == [4]
-    assert any(retained for _, body, retained in late.messages if body["fixture_id"] == fixture_id)
-
-
 def test_out_of_order_and_duplicate_events_never_publish_stale_prices(
     engine: LocalEngine, subscriber: MqttSubscriber
 ) -> None:

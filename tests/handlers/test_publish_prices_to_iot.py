@@ -95,7 +95,7 @@ def test_publishes_each_book_to_its_fixture_topic(
     assert _published() == [("trading/v1/fixtures/EPL-2026-ARS-CHE/prices", message.encode())]
 
 
-def test_publishes_retained_qos1(bridge_env: None, lambda_context: FakeLambdaContext) -> None:
+def test_publishes_at_qos1_without_retain(bridge_env: None, lambda_context: FakeLambdaContext) -> None:
     # Given a publisher over a client that records its calls (moto does not keep retain or qos)
     calls: list[dict[str, Any]] = []
 
@@ -110,8 +110,9 @@ def test_publishes_retained_qos1(bridge_env: None, lambda_context: FakeLambdaCon
         _sns_notification(_price_message(lambda_context)), lambda_context, publisher=publisher
     )
 
-    # Then it is retained (a console that subscribes later gets the latest book at once) with QoS 1
-    assert len(calls) == 1 and calls[0]["retain"] is True and calls[0]["qos"] == 1
+    # Then it goes at QoS 1 and is not retained: IoT Core would hand a retained book to no wildcard subscriber (the
+    # console's one filter), would refuse it without iot:RetainPublish, and would meter it extra
+    assert len(calls) == 1 and calls[0]["retain"] is False and calls[0]["qos"] == 1
 
 
 def test_configured_endpoint_is_used_without_lookup(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 
 import pytest
 
+from lambdas.adapters.iot_publisher import IotPublisher
 from stacks.constants import IOT_PRICE_TOPIC_PREFIX
 from tests.synth import SynthesizedApp
 
@@ -413,3 +415,69 @@ def test_the_poller_role_may_only_receive_and_delete_on_the_on_prem_queues(dev_a
     assert all(action.startswith("sqs:") for action in actions)
     resources = {resource["Fn::GetAtt"][0] for st in statements for resource in _as_list(st["Resource"])}
     assert resources == on_prem_queues
+
+
+_LAMBDA = "AWS::Lambda::Function"
+
+
+def _role_statements_of(dev_app: SynthesizedApp, handler: str) -> list[dict[str, Any]]:
+    """Every statement of the identity policies attached to the role of the Lambda running ``handler``."""
+    (template,) = [
+        t
+        for t in dev_app.templates.values()
+        if any(r["Properties"].get("Handler") == handler for r in t["Resources"].values() if r["Type"] == _LAMBDA)
+    ]
+    resources = template["Resources"]
+    (function,) = [r for r in resources.values() if r["Type"] == _LAMBDA and r["Properties"]["Handler"] == handler]
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        st
+        for resource in resources.values()
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"]["Roles"]
+        for st in _statements(resource)
+    ]
+
+
+def _allowed_resources(statements: list[dict[str, Any]], action: str) -> list[str]:
+    """The resources (flattened) that Allow statements grant ``action`` on, IAM's action wildcards included."""
+    return [
+        _flatten(resource)
+        for st in statements
+        if st["Effect"] == "Allow" and any(fnmatch.fnmatch(action.lower(), a.lower()) for a in _as_list(st["Action"]))
+        for resource in _as_list(st["Resource"])
+    ]
+
+
+def test_the_bridge_retains_only_with_iot_retain_publish_on_the_price_topics(dev_app: SynthesizedApp) -> None:
+    # Given what the bridge's publisher asks IoT Core for (recorded), and the synthesized policy of the bridge's role
+    calls: list[dict[str, Any]] = []
+
+    class RecordingClient:
+        def publish(self, **kwargs: Any) -> None:
+            calls.append(kwargs)
+
+    IotPublisher(RecordingClient()).publish(f"{IOT_PRICE_TOPIC_PREFIX}/EPL-2026-ARS-CHE/prices", b"{}")
+    statements = _role_statements_of(dev_app, "lambdas.handlers.publish_prices_to_iot.handler")
+    price_topics = f':topic/{IOT_PRICE_TOPIC_PREFIX}/*"'
+
+    # Then it may publish on the price topics; a retained publish also needs iot:RetainPublish there (without it
+    # AWS IoT answers 403 to every publish), and a bridge that does not retain is not granted it (least privilege)
+    (call,) = calls
+    assert any(price_topics in resource for resource in _allowed_resources(statements, "iot:Publish"))
+    retain_grants = _allowed_resources(statements, "iot:RetainPublish")
+    if call["retain"]:
+        assert any(price_topics in resource for resource in retain_grants), retain_grants
+    else:
+        assert retain_grants == []
+
+
+def test_the_realtime_session_may_attach_the_iot_policy_to_a_cognito_identity(dev_app: SynthesizedApp) -> None:
+    # Given the synthesized policy of the realtime-session Lambda's role
+    statements = _role_statements_of(dev_app, "lambdas.handlers.start_realtime_session.handler")
+
+    # Then iot:AttachPolicy is allowed on "*": IAM authorizes it against the target, its resource types are cert and
+    # thinggroup, and a Cognito identity id is neither, so a grant on the IoT policy's ARN is always denied
+    assert _allowed_resources(statements, "iot:AttachPolicy") == ['"*"']
+    # ...and it is the role's only IoT action
+    iot_actions = {a for st in statements for a in _as_list(st["Action"]) if a.lower().startswith("iot:")}
+    assert iot_actions == {"iot:AttachPolicy"}
