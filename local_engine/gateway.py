@@ -54,6 +54,11 @@ _LAMBDA_FUNCTION = re.compile(r":lambda:path/2015-03-31/functions/(?P<arn>.+)/in
 _PATH_PARAMETER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 LOCAL_SIGN_IN_PATH = "/local/sign-in"
+# API Gateway waits at most 29 s for an integration (REST APIs' default maximum), then answers 504 with the
+# INTEGRATION_TIMEOUT gateway response while the integration goes on ("Gateway response types for API Gateway",
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html).
+INTEGRATION_TIMEOUT_SECONDS = 29.0
+INTEGRATION_TIMEOUT_RESPONSE = json.dumps({"message": "Endpoint request timed out"})
 
 
 @dataclass(frozen=True)
@@ -420,12 +425,15 @@ def _shortened(message: str, limit: int = 200) -> str:
 class LocalGateway:
     """Serves the app's REST APIs on 127.0.0.1; use as a context manager."""
 
-    def __init__(self, engine: Any, *, port: int = 0) -> None:
+    def __init__(
+        self, engine: Any, *, port: int = 0, integration_timeout_seconds: float = INTEGRATION_TIMEOUT_SECONDS
+    ) -> None:
         from local_engine.cloud_assembly import read_stacks
 
         assert engine.app is not None, "start the engine first"
         self.engine = engine
         self.region = REGION  # the region the engine provisions the app in: SigV4 scopes must name it
+        self.integration_timeout_seconds = integration_timeout_seconds
         self.routes = routes(read_stacks(engine.assembly_dir), engine.app)
         self._signed_in: dict[str, dict[str, str]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
@@ -518,6 +526,27 @@ class LocalGateway:
         return Response(400, rendered)
 
     def _integrate(self, request: Request) -> Response:
+        """The integration's answer, or API Gateway's 504 once it has taken longer than the integration timeout."""
+        answers: list[Response] = []
+        failures: list[BaseException] = []
+
+        def integrate() -> None:
+            try:
+                answers.append(self._call_integration(request))
+            except BaseException as error:  # noqa: BLE001 - re-raised in the request's own thread below
+                failures.append(error)
+
+        # The integration goes on after a 504, as in AWS (an execution is not stopped when its caller gives up).
+        worker = threading.Thread(target=integrate, name=f"integration-{request.request_id}", daemon=True)
+        worker.start()
+        worker.join(self.integration_timeout_seconds)
+        if worker.is_alive():
+            return Response(504, INTEGRATION_TIMEOUT_RESPONSE)
+        if failures:
+            raise failures[0]
+        return answers[0]
+
+    def _call_integration(self, request: Request) -> Response:
         integration = request.route.integration
         uri = str(integration.get("Uri", ""))
         if integration.get("Type") == "AWS" and _START_EXECUTION.search(uri):

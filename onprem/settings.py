@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 KAFKA_PROPERTY_PREFIX = "KAFKA_PROPERTY_"
+# API Gateway answers a REST integration within 29 s (its default integration timeout; a 504 after it). A client
+# that gives up sooner sends the event again while its first execution still runs: wait for the API's answer.
+API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29.0
+MIN_REQUEST_TIMEOUT_SECONDS = API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS + 1
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 35.0
 
 
 class SettingsError(ValueError):
@@ -168,7 +173,9 @@ def forwarder_settings(environ: Mapping[str, str]) -> ForwarderSettings:
         role_arn=read.role_arn("FORWARDER_ROLE_ARN"),
         max_in_flight=max_in_flight,
         max_buffered=max_buffered,
-        request_timeout_seconds=read.seconds("REQUEST_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+        request_timeout_seconds=read.seconds(
+            "REQUEST_TIMEOUT_SECONDS", DEFAULT_REQUEST_TIMEOUT_SECONDS, minimum=MIN_REQUEST_TIMEOUT_SECONDS
+        ),
         retry_base_seconds=retry_base,
         retry_max_seconds=retry_max,
         commit_interval_seconds=read.seconds("COMMIT_INTERVAL_SECONDS", 1.0),

@@ -396,7 +396,7 @@ def conditional_writes_held_open(monkeypatch: pytest.MonkeyPatch) -> None:
     """The worst scheduling of concurrent writers, made deterministic: every conditional write whose condition
     holds waits CONDITION_HELD_OPEN_SECONDS between the check and the write. DynamoDB evaluates a condition and
     writes atomically per item, so in AWS the outcome of a race does not depend on this; moto checks, then writes,
-    without a lock, and a thread switch between the two happens by chance (a few racing rounds in a hundred)."""
+    and only the local engine's lock (local_engine/dynamodb_atomicity.py) keeps a racing writer out in between."""
     from moto.dynamodb import models as dynamodb_models
 
     original = dynamodb_models.create_condition_expression_parser
@@ -408,17 +408,6 @@ def conditional_writes_held_open(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dynamodb_models, "create_condition_expression_parser", held_open)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "local engine bug: conditional writes are not atomic. The engine runs overlapping executions against "
-        "moto, whose DynamoDB update_item evaluates ConditionExpression and then writes without a lock, so two "
-        "executions' WriteFixture (#revision = :expected_revision) or ClaimPublication (published_revision < "
-        ":revision) both pass on the same item. Racing copies of one event then each write revision n+1 and "
-        "each publish: 2 to 4 PricesPublished and as many books of one revision (differing generated_at), "
-        "instead of one PricesPublished, one book, the others SkippedAsDuplicate/SupersededBeforePublishing"
-    ),
-)
 @pytest.mark.usefixtures("conditional_writes_held_open")
 @pytest.mark.parametrize(
     ("before", "racing", "score", "settled"),

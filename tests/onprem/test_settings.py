@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from onprem.settings import SettingsError, forwarder_settings, poller_settings
+from onprem.settings import (
+    API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
+    SettingsError,
+    forwarder_settings,
+    poller_settings,
+)
 
 FORWARDER = {
     "KAFKA_BOOTSTRAP_SERVERS": "kafka-1:9093,kafka-2:9093",
@@ -59,6 +64,7 @@ def test_the_forwarder_reads_its_settings_with_defaults_and_kafka_properties() -
         ({"FORWARDER_ROLE_ARN": "FeedForwarder"}, "FORWARDER_ROLE_ARN: expected an IAM role ARN"),
         ({"KAFKA_SESSION_TIMEOUT_MS": "500"}, "KAFKA_SESSION_TIMEOUT_MS: must be at least 1000, got 500"),
         ({"KAFKA_PROPERTY_GROUP_ID": "other"}, "KAFKA_PROPERTY_GROUP_ID: set by the bridge itself"),
+        ({"REQUEST_TIMEOUT_SECONDS": "10"}, "REQUEST_TIMEOUT_SECONDS: must be at least 30.0, got 10.0"),
         ({"COMMIT_INTERVAL_SECONDS": "soon"}, "COMMIT_INTERVAL_SECONDS: expected a number of seconds, got 'soon'"),
     ],
 )
@@ -69,6 +75,17 @@ def test_a_bad_forwarder_variable_is_named_with_the_reason(change: dict[str, str
 
     # Then the error names it and says what is wrong
     assert str(raised.value).startswith(message)
+
+
+def test_the_forwarder_waits_longer_for_an_answer_than_api_gateway_waits_for_the_workflow() -> None:
+    # Given the required variables and no REQUEST_TIMEOUT_SECONDS
+    settings = forwarder_settings(FORWARDER)
+
+    # Then one ingest request may last past API Gateway's 29 s integration timeout, so the forwarder always gets the
+    # API's own answer (at worst its 504) and never sends an event again while its first execution still runs
+    assert API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS == 29.0
+    assert settings.request_timeout_seconds > API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS
+    assert forwarder_settings({**FORWARDER, "REQUEST_TIMEOUT_SECONDS": "30"}).request_timeout_seconds == 30.0
 
 
 def test_the_poller_reads_several_queues_and_bounds_the_long_poll() -> None:
