@@ -17,7 +17,7 @@ LAYER_PLATFORMS := --platform manylinux_2_28_aarch64 --platform manylinux2014_aa
 LAYER_PYTHON := 3.14
 
 .PHONY: help setup system-packages build schema synth deploy destroy test test-fast lint format snapshot-update \
-	price bench coverage demo replay diagram cost console screenshot redrive soak constraints clean
+	price bench coverage demo replay diagram cost console screenshot redrive soak constraints clean iam-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -122,6 +122,9 @@ redrive: setup ## Redrive quarantined events: make redrive ARGS="--stack Trading
 
 soak: synth ## The soak: 10,000 events, 200 fixtures, faults; report in bench/results/soak.json
 	$(PY) -m bench.bench_soak $(ARGS)
+
+iam-check: synth ## Every role's grants, role -> action -> resource -> where used; fails on a workflow grant no state uses
+	$(PY) -m tools.iam_check cdk.out
 
 constraints: ## Re-pin every transitive package after a requirements change
 	rm -rf .constraints-venv && $(PYTHON) -m venv .constraints-venv

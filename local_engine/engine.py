@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import marshal
+import os
 import re
 import threading
 import time
@@ -22,7 +23,10 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from local_engine.cloud_assembly import read_stacks
+from local_engine.dynamodb_atomicity import serialize_item_operations
 from local_engine.faults import FaultPlan, scale_retry_waits
+from local_engine.iam_enforcement import IamEnforcement
+from local_engine.iot_core import refuse_invalid_publish
 from local_engine.lambda_runtime import LambdaRuntime, sns_lambda_event
 from local_engine.mqtt import MosquittoBroker, MqttRelay
 from local_engine.patching import patched as _patched
@@ -142,11 +146,15 @@ class LocalEngine:
         on_price_message: Callable[[str, dict[str, Any]], None] | None = None,
         faults: FaultPlan | None = None,
         retry_wait_scale: float = 0.01,
+        enforce_iam: bool | None = None,
     ) -> None:
         self.assembly_dir = assembly_dir
         self.faults = faults  # local_engine/faults.py: throttling, 5xx and timeouts per Lambda and integration
         self.retry_wait_scale = retry_wait_scale  # the workflow's Retry waits, shrunk locally (1 s -> 10 ms)
         self.use_mqtt = mqtt
+        # IAM enforced as AWS would (local_engine/iam_enforcement.py); LOCAL_ENGINE_IAM=off turns it off.
+        self.enforce_iam = os.environ.get("LOCAL_ENGINE_IAM", "on") != "off" if enforce_iam is None else enforce_iam
+        self.iam: IamEnforcement | None = None
         self.concurrency = concurrency
         self.on_price_message = on_price_message
         self._lambda_log_file = lambda_log
@@ -212,6 +220,10 @@ class LocalEngine:
         self.app = provision(stacks, clients=self.client, region=REGION, account=DEFAULT_ACCOUNT_ID)
         self.provision_seconds = time.perf_counter() - started
         self.runtime.register(self.app.functions, self.app.async_configs)
+        if self.enforce_iam:
+            self.iam = IamEnforcement.from_app(stacks, self.app, account=DEFAULT_ACCOUNT_ID, region=REGION)
+            self.iam.install(self._patches)
+            self.runtime.acting_as = self.iam.acting_as_function
         self.runtime.preload()
         self._route_powertools_logs()
         for index in range(self.concurrency):
@@ -657,6 +669,7 @@ class LocalEngine:
             qos = int(query.get("qos", ["0"])[0])
             retain = query.get("retain", ["false"])[0].lower() == "true"
             body = response.body if isinstance(response.body, bytes) else str(response.body).encode()
+            refuse_invalid_publish(topic)  # IoT Core's topic limits (local_engine/iot_core.py), which moto lacks
             response.iotdata_backend.publish(topic=topic, payload=body)
             if engine.relay is not None:
                 engine.relay.publish(topic, body, qos=qos, retain=retain)
@@ -670,6 +683,7 @@ class LocalEngine:
             original_terminated(communication)
             engine._record_finished(communication.execution)
 
+        stack.enter_context(serialize_item_operations())  # DynamoDB's atomic conditional writes
         stack.enter_context(_patched(LambdaFunction, "_invoke_lambda", invoke_real_handler))
         stack.enter_context(_patched(BaseExecutionWorkerCommunication, "terminated", terminated))
         _speed_up_moto_executions(stack)

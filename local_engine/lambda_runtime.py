@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import json
 import os
+import sys
 import threading
 import time
 import traceback
@@ -92,16 +93,26 @@ class LambdaRuntime:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="lambda-async"))
     _pending: list[Future[None]] = field(default_factory=list)
+    # Who a function's AWS calls are made as (local_engine/iam_enforcement.py): (function name, handler) -> a block.
+    acting_as: Callable[[str, str], contextlib.AbstractContextManager[None]] = lambda _name, _handler: (
+        contextlib.nullcontext()
+    )
 
     def register(self, functions: dict[str, LocalFunctionSpec], async_configs: dict[str, AsyncInvokeConfig]) -> None:
         self.functions.update(functions)
         self.async_configs.update(async_configs)
 
     def preload(self) -> None:
-        """Import every handler now, under its own environment, as Lambda's init phase would."""
+        """Import every handler now, under its own environment, as Lambda's init phase would. A new engine is a
+        cold start: what a handler cached from an earlier engine's environment (table names, pool ids, clients)
+        is forgotten through its module's ``reset_cached_collaborators``."""
         for function in self.functions.values():
             with self._lock, self._environment(function):
                 _load_handler(function.handler)
+                module = sys.modules[function.handler.rpartition(".")[0]]
+                reset = getattr(module, "reset_cached_collaborators", None)
+                if reset is not None:
+                    reset()
 
     def function_for(self, name_or_arn: str) -> LocalFunctionSpec | None:
         return self.functions.get(function_name_of(name_or_arn))
@@ -109,7 +120,12 @@ class LambdaRuntime:
     def invoke(self, function: LocalFunctionSpec, event: Any) -> Invocation:
         """Run the handler once; an exception becomes Lambda's error document, as AWS returns it."""
         request_id = str(uuid.uuid4())
-        with self._lock, self._environment(function), contextlib.redirect_stdout(self.log_stream):
+        with (
+            self._lock,
+            self._environment(function),
+            contextlib.redirect_stdout(self.log_stream),
+            self.acting_as(function.name, function.handler),
+        ):
             started = time.perf_counter()
             try:
                 self._maybe_crash(function)
@@ -183,7 +199,8 @@ class LambdaRuntime:
             record = _destination_record(function, event, invocation, attempts)
             self.async_failures.append(record)
             if config.on_failure_destination:
-                send_to_queue(config.on_failure_destination, json.dumps(record))
+                with self.acting_as(function.name, f"{function.handler} (on-failure destination)"):
+                    send_to_queue(config.on_failure_destination, json.dumps(record))
 
         self._pending.append(self._pool.submit(run))
 

@@ -106,7 +106,11 @@ class FeedWorkflow(Construct):
                 table.encryption_key.grant_encrypt_decrypt(self.state_machine)
         self.pricing_alias.grant_invoke(self.state_machine)
         price_topic.grant_publish(self.state_machine)
-        self.quarantine.grant_send_messages(self.state_machine)
+        # Send only: grant_send_messages adds sqs:GetQueueAttributes and sqs:GetQueueUrl, which the workflow never
+        # calls (make iam-check), and the queue's SQS-managed encryption needs no KMS grant.
+        iam.Grant.add_to_principal(
+            grantee=self.state_machine, actions=["sqs:SendMessage"], resource_arns=[self.quarantine.queue_arn]
+        )
         # Step Functions is traced through the account's X-Ray sampling rules: this one sets the stage's rate
         # for this state machine only (rules are account-wide unless scoped by resource ARN).
         xray.CfnSamplingRule(
