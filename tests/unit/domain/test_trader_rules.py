@@ -208,6 +208,8 @@ def test_an_override_on_an_offered_selection_is_stored_with_its_time() -> None:
     ("body", "field"),
     [
         (_override_body("total_goals", "over", 19.75), "line"),
+        (_override_body("total_goals", "over"), "line"),
+        (_override_body("match_result", "home", 2.5), "line"),
         (_override_body("both_teams_to_score", "yes"), "market_type"),
         (_override_body("correct_score", "9-9"), "selection"),
         (_override_body("match_result", "hoem"), "selection"),
