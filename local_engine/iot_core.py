@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+from local_engine.server_thread import ServerThread
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 50
 MAX_FILTERS_PER_SUBSCRIBE = 8
@@ -261,47 +262,17 @@ class IotCoreFrontDoor:
 
     broker_port: int
     port: int = 0
-    _loop: asyncio.AbstractEventLoop | None = None
-    _server: asyncio.Server | None = None
-    _thread: threading.Thread | None = None
+    _serving: ServerThread | None = None
 
     def start(self) -> IotCoreFrontDoor:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def open_server() -> None:
-            self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
-            self.port = self._server.sockets[0].getsockname()[1]
-
-        def run() -> None:
-            assert self._loop is not None
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(open_server())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="iot-core-front-door", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the IoT Core front door did not start within 10 s")
+        self._serving = ServerThread("iot-core-front-door")
+        self.port = self._serving.start(lambda: asyncio.start_server(self._relay, "127.0.0.1", self.port))
         return self
 
     def stop(self) -> None:
-        if self._loop is None:
-            return
-        loop = self._loop
-
-        async def close() -> None:
-            if self._server is not None:
-                self._server.close()
-                await self._server.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        loop.close()
-        self._loop = None
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
 
     async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:

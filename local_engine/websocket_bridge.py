@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
+
+from local_engine.server_thread import ServerThread
 
 # What MQTT clients offer (MQTT 3.1.1 / 5: "mqtt"; MQTT 3.1: "mqttv3.1"); mqtt.js offers "mqtt".
 MQTT_SUBPROTOCOLS = (Subprotocol("mqtt"), Subprotocol("mqttv3.1"))
@@ -33,16 +34,12 @@ class WebSocketBridge:
 
     broker_port: int
     port: int = 0
-    _loop: asyncio.AbstractEventLoop | None = None
-    _server: Server | None = None
-    _thread: threading.Thread | None = None
+    _serving: ServerThread | None = None
 
     def start(self) -> WebSocketBridge:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def open_server() -> None:
-            self._server = await serve(
+        self._serving = ServerThread("mqtt-websocket-bridge")
+        self.port = self._serving.start(
+            lambda: serve(
                 self._relay,
                 "127.0.0.1",
                 self.port,
@@ -52,37 +49,13 @@ class WebSocketBridge:
                 ping_interval=None,  # MQTT has its own keepalive (PINGREQ), relayed like any packet
                 max_size=None,  # Mosquitto enforces its own packet size limits
             )
-            self.port = self._server.sockets[0].getsockname()[1]
-
-        def run() -> None:
-            assert self._loop is not None
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(open_server())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="mqtt-websocket-bridge", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the MQTT WebSocket bridge did not start within 10 s")
+        )
         return self
 
     def stop(self) -> None:
-        if self._loop is None:
-            return
-        loop = self._loop
-
-        async def close() -> None:
-            if self._server is not None:
-                self._server.close()
-                await self._server.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        loop.close()
-        self._loop = None
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
 
     async def _relay(self, websocket: ServerConnection) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.broker_port)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from local_engine.engine import PRICE_SUBSCRIPTION, LocalEngine
+from local_engine.gateway import LocalGateway
 from local_engine.session import quiet_libraries
 from tests.synth import SynthesizedApp
 
@@ -25,6 +28,27 @@ def engine(dev_app: SynthesizedApp) -> Iterator[LocalEngine]:
     quiet_libraries()
     with LocalEngine(dev_app.outdir, concurrency=4) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def gateway(engine: LocalEngine) -> Iterator[LocalGateway]:
+    """The engine's REST APIs on a loopback port, as deployed (local_engine/gateway.py)."""
+    with LocalGateway(engine) as running:
+        yield running
+
+
+def call_api(
+    gateway: LocalGateway, method: str, path: str, body: Any = None, *, token: str | None = None
+) -> tuple[int, Any]:
+    """One request to the trader API under /v1, as the console sends it: status and JSON answer."""
+    headers = {"Content-Type": "application/json", **({"Authorization": token} if token else {})}
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{gateway.url}/v1{path}", data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback only
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 @dataclass

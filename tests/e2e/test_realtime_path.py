@@ -6,12 +6,7 @@ no retained message here either, as in AWS IoT Core.
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -19,29 +14,11 @@ from botocore.exceptions import ClientError
 from local_engine.engine import LocalEngine
 from local_engine.gateway import LocalGateway
 from tests.e2e.conftest import MqttSubscriber, match_events
+from tests.e2e.conftest import call_api as _call
 
 pytestmark = pytest.mark.slow
 
 QUIET_S = 1.0  # how long "nothing arrives" is watched for; a book reaches a local subscriber in tens of ms
-
-
-@pytest.fixture(scope="module")
-def gateway(engine: LocalEngine) -> Iterator[LocalGateway]:
-    with LocalGateway(engine) as running:
-        yield running
-
-
-def _call(
-    gateway: LocalGateway, method: str, path: str, body: Any = None, *, token: str | None = None
-) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json", **({"Authorization": token} if token else {})}
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{gateway.url}/v1{path}", data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback only
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -23,29 +22,9 @@ from local_engine.engine import LocalEngine
 from local_engine.faults import FaultPlan, FaultSpec
 from local_engine.gateway import LocalGateway
 from tests.e2e.conftest import MqttSubscriber, match_events
+from tests.e2e.conftest import call_api as _call
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def gateway(engine: LocalEngine) -> Iterator[LocalGateway]:
-    with LocalGateway(engine) as running:
-        yield running
-
-
-def _call(
-    gateway: LocalGateway, method: str, path: str, body: Any = None, *, token: str | None = None
-) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = token
-    request = urllib.request.Request(f"{gateway.url}/v1{path}", data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback only
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.fixture(scope="module")
