@@ -51,7 +51,8 @@ def fixture_after(item: dict[str, Any], sets: dict[str, Any], removes: list[str]
 def publication(
     message: PriceMessage, *, event_type: str, execution_id: str, source_event_body: str | None = None
 ) -> dict[str, Any]:
-    """The book (one JSON string, stored and published byte for byte), its Prices item, the SNS message attributes
+    """The book's Prices item (its ``book`` attribute is the JSON string that is published, byte for byte: the
+    workflow publishes ``book_item.book.S``, so the book is in the state data once), the SNS message attributes
     (subscribers filter on them without reading the book: settlement on ``result``) and the publication claim."""
     book = message.model_dump_json()
     revision = {"N": str(message.revision)}
@@ -77,7 +78,6 @@ def publication(
     key = {"fixture_id": {"S": message.fixture_id}}
     execution = {"S": execution_id}
     return {
-        "book": book,
         "book_item": item,
         "message_attributes": {
             name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()

@@ -252,7 +252,7 @@ def test_trace_shows_each_state_with_its_input_and_output(engine: LocalEngine) -
     ]
     assert all(step.duration_ms >= 0 for step in steps)
     price_step = next(s for s in steps if s.name == "DecideAndPrice")
-    assert json.loads(price_step.output["decision"]["answer"]["book"])["fixture_id"] == fixture_id
+    assert json.loads(price_step.output["decision"]["answer"]["book_item"]["book"]["S"])["fixture_id"] == fixture_id
     assert steps[0].input["fixture_id"] == fixture_id
 
 
