@@ -142,6 +142,20 @@ def test_an_unknown_or_hostile_fixture_id_is_a_404_and_runs_nothing(
     assert _state(engine, fixture_id) == ({}, 0)
 
 
+def test_a_fixture_id_longer_than_any_key_is_a_404_not_a_dynamodb_error(
+    gateway: LocalGateway, engine: LocalEngine, token: str
+) -> None:
+    # Given a fixture id over DynamoDB's 2,048-byte partition-key limit (it used to reach GetItem: 502 with
+    # DynamoDB's own error text)
+    fixture_id = "F" * 3000
+
+    # When a trader sends a command for it
+    status, answer = _command(gateway, token, json.dumps({"command": "suspend"}).encode(), fixture_id=fixture_id)
+
+    # Then it is a 404 naming fixture_id, like any fixture that does not exist
+    assert (status, answer["error"], answer.get("field")) == (404, "FixtureNotFound", "fixture_id")
+
+
 @FUZZ
 @given(selection=hostile.injection_text(min_size=1, max_size=80))
 def test_injection_text_in_the_selection_is_refused_naming_it(
