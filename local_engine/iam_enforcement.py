@@ -45,9 +45,6 @@ the logging roles', for calls the engine never makes), the KMS calls AWS makes o
 encrypted table, topic or queue (the roles' ``kms:*`` grants are listed by ``make iam-check`` but not
 exercised), X-Ray and CloudWatch Logs delivery (no daemon locally), and the API Gateway integration roles
 (``states:StartSyncExecution``), whose calls the local gateway makes as the engine.
-
-Known defects tolerated in one place (``KNOWN_MISSING_GRANTS``), each allowed and recorded in
-``tolerated`` until its fix lands: they are being fixed under issue 18 by another change.
 """
 
 from __future__ import annotations
@@ -67,15 +64,6 @@ from local_engine.patching import patched
 from local_engine.provisioner import ProvisionedApp, function_name_of
 
 # (role logical id prefix, action) -> why it is allowed for now. Remove an entry when its fix lands.
-KNOWN_MISSING_GRANTS: dict[tuple[str, str], str] = {
-    ("IotBridgePublishPricesToIotRole", "iot:RetainPublish"): (
-        "issue 18: the bridge publishes with retain=True without iot:RetainPublish (fix in progress)"
-    ),
-    ("TraderApiStartRealtimeSessionRole", "iot:AttachPolicy"): (
-        "issue 18: iot:AttachPolicy is granted on the policy ARN, IAM evaluates it on * (fix in progress)"
-    ),
-}
-
 # botocore signing names that are not IAM's service prefix.
 _IAM_PREFIX_FOR_SIGNING_NAME = {"iotdata": "iot"}
 # Operations whose IAM action is not the operation's own name (Service Authorization Reference).
@@ -156,7 +144,6 @@ class IamEnforcement:
     region: str
     allowed: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)  # (role, action, resource, where)
     denials: list[Denial] = field(default_factory=list)
-    tolerated: list[Denial] = field(default_factory=list)
     _local: threading.local = field(default_factory=threading.local)
 
     # -- building -------------------------------------------------------------------------------
@@ -234,9 +221,6 @@ class IamEnforcement:
             )
             message = f"User: {principal.arn} is not authorized to perform: {action} on resource: {resource} {reason}"
             denial = Denial(principal.arn, principal.role.logical_id, action, resource, principal.where, message)
-            if _known_missing(principal.role, action):
-                self.tolerated.append(denial)
-                continue
             self.denials.append(denial)
             code, status = _DENIED_ERROR.get(service_name, _DEFAULT_DENIED_ERROR)
             response = {
@@ -376,10 +360,6 @@ def _statements(document: dict[str, Any], source: str) -> list[Statement]:
         )
         for index, statement in enumerate(statements if isinstance(statements, list) else [statements])
     ]
-
-
-def _known_missing(role: Role, action: str) -> bool:
-    return any(role.logical_id.startswith(prefix) and action == known for prefix, known in KNOWN_MISSING_GRANTS)
 
 
 # -- matching ----------------------------------------------------------------------------------
