@@ -62,8 +62,10 @@ def run_feed_task(
     if isinstance(valid, FeedDecision):
         return _reject(valid, task)
     item = read_fixture(valid.event.fixture_id)
+    # Converted once: the decision, the write's changes and the book all read the same stored values.
+    stored = None if item is None else from_dynamodb_item(item)
     try:
-        state = None if item is None else FeedState.model_validate(from_dynamodb_item(item))
+        state = None if stored is None else FeedState.model_validate(stored)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         location = ".".join(str(part) for part in first["loc"])
@@ -73,8 +75,8 @@ def run_feed_task(
     if route == "reject":
         original = None
         if decision.original is not None:
-            stored = read_applied_event(valid.event.fixture_id, decision.original.revision)
-            original = json.loads(stored) if stored else None
+            body = read_applied_event(valid.event.fixture_id, decision.original.revision)
+            original = json.loads(body) if body else None
         return _reject(decision, task, original=original)
     if route in ("duplicate", "stale"):
         return _answer(route, task, outcome=decision.outcome, reason=decision.reason)
@@ -86,26 +88,28 @@ def run_feed_task(
             cause=f"revision: the fixture changed under {MAX_WRITE_ATTEMPTS} attempts to write this event",
         )
     assert decision.state is not None  # applied, late_counted and republish carry the new state
+    attributes = decision.state.attributes()
     answer = _answer(
         route,
         task,
         outcome=decision.outcome,
-        **_book(decision, item or {}, valid, task.execution_id),
+        **_book(decision, attributes, stored or {}, valid, task.execution_id),
     )
     if route == "write":
-        answer["write"] = fixture_write(decision.state, item)
+        answer["write"] = fixture_write(decision.state, attributes, stored)
     if len(json.dumps(answer)) > ANSWER_BUDGET_BYTES:
         return _answer("reject", task, error="PayloadTooLarge", cause=f"book: over {ANSWER_BUDGET_BYTES} bytes")
     return answer
 
 
-def fixture_write(state: FeedState, item: dict[str, Any] | None) -> dict[str, Any]:
-    """The UpdateItem that stores ``state``: changed attributes only, under the revision it was decided on."""
-    before = {} if item is None else from_dynamodb_item(item)
+def fixture_write(state: FeedState, attributes: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The UpdateItem that stores ``state`` (its ``attributes``): only what differs from the ``stored`` item (plain
+    values; None when there is none), under the revision it was decided on."""
+    before = stored or {}
     sets: dict[str, Any] = {}
     removes: list[str] = []
-    for name, value in state.attributes().items():
-        if name == "fixture_id" or (name in before and _same(before[name], value)):
+    for name, value in attributes.items():
+        if name == "fixture_id" or (name in before and before[name] == value):
             continue
         if value is None:
             if name in before:
@@ -113,22 +117,20 @@ def fixture_write(state: FeedState, item: dict[str, Any] | None) -> dict[str, An
         else:
             sets[name] = value
     return fixture_update(
-        state.fixture_id, sets, removes, expected_revision=None if item is None else state.revision - 1
+        state.fixture_id, sets, removes, expected_revision=None if stored is None else state.revision - 1
     )
 
 
-def _same(stored: Any, value: Any) -> bool:
-    return list(stored) == list(value) if isinstance(value, list) and isinstance(stored, list) else stored == value
-
-
-def _book(decision: FeedDecision, item: dict[str, Any], valid: ValidEvent, execution_id: str) -> dict[str, Any]:
+def _book(
+    decision: FeedDecision, attributes: dict[str, Any], stored: dict[str, Any], valid: ValidEvent, execution_id: str
+) -> dict[str, Any]:
     """The priced book of the decided state, with what stores, claims and publishes it."""
     assert decision.state is not None
     state = decision.state
     event = valid.event
     message = price_message(
         source=SourceEvent(event_id=event.event_id, type=event.type, occurred_at=event.occurred_at),
-        state=fixture_after(item, state.attributes(), ()),
+        state=fixture_after(stored, attributes, ()),
         generated_at=state.updated_at,
         result=_result(state),
     )

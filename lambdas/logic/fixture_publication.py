@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdas.adapters.dynamodb_json import from_dynamodb_item, to_dynamodb_value
+from lambdas.adapters.dynamodb_json import to_dynamodb_value
 from lambdas.models.fixture_state import FixtureState
 from lambdas.models.price_message import PriceMessage
 
@@ -42,10 +42,10 @@ def fixture_update(
     }
 
 
-def fixture_after(item: dict[str, Any], sets: dict[str, Any], removes: list[str] | tuple[str, ...]) -> FixtureState:
-    """The fixture as the pricing inputs once the update is applied to ``item`` (DynamoDB typed JSON)."""
-    plain = {name: value for name, value in from_dynamodb_item(item).items() if name not in removes}
-    return FixtureState.model_validate(plain | sets)
+def fixture_after(stored: dict[str, Any], sets: dict[str, Any], removes: list[str] | tuple[str, ...]) -> FixtureState:
+    """The fixture as the pricing inputs once the update is applied to ``stored`` (the item as plain values)."""
+    kept = {name: value for name, value in stored.items() if name not in removes}
+    return FixtureState.model_validate(kept | sets)
 
 
 def publication(

@@ -85,6 +85,7 @@ def run_trader_task(
         return _refuse(pre_match, task, fixture_id, request_id)
     item = read_fixture(fixture_id) if len(fixture_id.encode("utf-8", "replace")) <= MAX_FIXTURE_ID_BYTES else None
     fixture = feed = None
+    plain: dict[str, Any] = {}
     if item is not None:
         plain = from_dynamodb_item(item)
         try:
@@ -106,13 +107,13 @@ def run_trader_task(
     )
     if decision.outcome == "refused" or item is None or fixture is None or feed is None:
         return _refuse(decision, task, fixture_id, request_id)
-    return _applied(decision, task, item, fixture, feed, command.command, now)
+    return _applied(decision, task, plain, fixture, feed, command.command, now)
 
 
 def _applied(
     decision: TraderDecision,
     task: TraderTask,
-    item: dict[str, Any],
+    stored: dict[str, Any],
     fixture: FixtureState,
     feed: FeedState,
     command_name: str,
@@ -120,7 +121,7 @@ def _applied(
 ) -> dict[str, Any]:
     """Audit, write (unless this command's own write went through already), store and publish."""
     already = decision.outcome == "already_applied"
-    after = fixture_after(item, decision.sets, decision.removes)
+    after = fixture_after(stored, decision.sets, decision.removes)
     message = _price(after, task.request["request_id"], command_name, feed.updated_at if already else now)
     request = task.request
     answer = _answer(
